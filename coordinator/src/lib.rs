@@ -1,0 +1,1 @@
+//! Actor tree that runs scans: tenants, connectors, crawlers, classifier pool and writer.

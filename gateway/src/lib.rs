@@ -1,0 +1,1 @@
+//! REST gateway for the dashboard API.

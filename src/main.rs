@@ -1,0 +1,3 @@
+//! The `secruna` command line.
+
+fn main() {}
