@@ -1,1 +1,39 @@
-//! Postgres access for Secruna: pool, tenant-scoped transactions, repositories, audit chain, embedded cluster.
+//! Postgres access for Secruna: the connection pool, tenant-scoped
+//! transactions, repositories, the audit chain and an embedded cluster.
+//!
+//! Row-level security isolates tenants. The application logs in as a role
+//! that is neither a superuser nor a table owner and has no BYPASSRLS
+//! ([`Store::connect`] rejects any other), and every policy compares a row's
+//! `tenant_path` with the transaction's tenant. [`Store::begin`] is the only
+//! way to open a transaction and it always sets that tenant, locally to the
+//! transaction, so a pooled connection never carries a tenant into another
+//! request. Outside such a transaction every customer table looks empty.
+//!
+//! - [`tenant_path`]: slug to ltree mapping, [`TenantPath`], [`TenantContext`]
+//! - [`tenants`], [`subscriptions`], [`scans`], [`systems`], [`findings`],
+//!   [`evaluations`]: repositories taking a [`TenantTx`]
+//! - [`audit`]: append to and verify the per-tenant hash chain
+//! - [`embedded`]: a private cluster started with the system's PostgreSQL
+//! - `testing` (feature `testing`): a fresh migrated database per test
+
+mod error;
+mod frameworks;
+mod pool;
+
+pub mod audit;
+pub mod embedded;
+pub mod evaluations;
+pub mod findings;
+pub mod scans;
+pub mod subscriptions;
+pub mod systems;
+pub mod tenant_path;
+pub mod tenants;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::{EmbeddedError, Error, SlugError};
+pub use frameworks::FrameworkRow;
+pub use pool::{DEFAULT_MAX_CONNECTIONS, Store, TenantTx, migrate};
+pub use tenant_path::{TenantContext, TenantPath, slug_to_label};

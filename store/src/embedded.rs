@@ -1,0 +1,1 @@
+//! Embedded cluster (placeholder while it is written).

@@ -1,0 +1,217 @@
+//! Errors returned by the store. sqlx errors are translated here, by SQLSTATE
+//! and constraint name, so no other crate matches on database codes.
+
+use std::path::PathBuf;
+
+/// Errors of the store crate.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The login is a superuser, so row-level security would not apply to it.
+    #[error(
+        "database role `{role}` is a superuser, so row-level security does not apply to it; \
+         set DATABASE_URL to a login that is NOSUPERUSER and a member of secruna_app"
+    )]
+    SuperuserRole {
+        /// Role name from `current_user`.
+        role: String,
+    },
+    /// The login has BYPASSRLS, so row-level security would not apply to it.
+    #[error(
+        "database role `{role}` has BYPASSRLS, so row-level security does not apply to it; \
+         run `ALTER ROLE \"{role}\" NOBYPASSRLS` or use another login"
+    )]
+    BypassRlsRole {
+        /// Role name from `current_user`.
+        role: String,
+    },
+    /// The login owns secruna tables or inherits their owner's rights.
+    #[error(
+        "database role `{role}` owns or inherits ownership of table {table} (owner `{owner}`), \
+         and owners can switch row-level security off; set DATABASE_URL to a login that is only \
+         a member of secruna_app, and keep DATABASE_ADMIN_URL for migrations"
+    )]
+    OwnerRole {
+        /// Role name from `current_user`.
+        role: String,
+        /// First table found that the role can act as the owner of.
+        table: String,
+        /// Owner of that table.
+        owner: String,
+    },
+    /// A slug could not be turned into an ltree label.
+    #[error(transparent)]
+    Slug(#[from] SlugError),
+    /// A tenant outside the transaction's tenant subtree was requested.
+    #[error(
+        "tenant `{requested}` is outside the transaction's tenant `{context}`; \
+         begin the transaction with that tenant or one of its ancestors"
+    )]
+    OutsideTenant {
+        /// Requested tenant path.
+        requested: String,
+        /// Path of the transaction's tenant context.
+        context: String,
+    },
+    /// A write named a row that the current tenant cannot see.
+    #[error("{entity} `{id}` not found in tenant `{tenant}`")]
+    NotFound {
+        /// Kind of row (scan, system).
+        entity: &'static str,
+        /// Id that was requested.
+        id: String,
+        /// Path of the transaction's tenant context.
+        tenant: String,
+    },
+    /// A unique constraint was violated.
+    #[error("duplicate value violates {constraint}: {detail}")]
+    Duplicate {
+        /// Constraint name from the schema.
+        constraint: String,
+        /// Detail line from Postgres.
+        detail: String,
+    },
+    /// A foreign key was violated, for example an unknown framework slug.
+    #[error("reference violates {constraint}: {detail}")]
+    MissingReference {
+        /// Constraint name from the schema.
+        constraint: String,
+        /// Detail line from Postgres.
+        detail: String,
+    },
+    /// A check constraint rejected a value.
+    #[error("value rejected by {constraint}")]
+    InvalidValue {
+        /// Constraint name from the schema.
+        constraint: String,
+    },
+    /// Row-level security or a missing grant rejected the statement.
+    #[error("permission denied: {message}; the row belongs to another tenant or the role lacks a grant")]
+    PermissionDenied {
+        /// Message from Postgres.
+        message: String,
+    },
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    /// An audit row or chain head could not be encoded or decoded.
+    #[error("audit chain of tenant `{tenant}` is invalid: {reason}")]
+    AuditChain {
+        /// Tenant whose chain is affected.
+        tenant: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The embedded cluster could not be set up.
+    #[error(transparent)]
+    Embedded(#[from] EmbeddedError),
+}
+
+/// Errors of the embedded Postgres cluster.
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedError {
+    /// No PostgreSQL server binaries were found.
+    #[error(
+        "PostgreSQL server binaries (initdb, pg_ctl) not found in SECRUNA_PG_BIN, `pg_config --bindir`, \
+         /usr/lib/postgresql/*/bin or PATH; run `apt-get install postgresql`, set SECRUNA_PG_BIN, \
+         or set DATABASE_URL and DATABASE_ADMIN_URL to an external server"
+    )]
+    BinariesNotFound,
+    /// A file operation on the data folder failed.
+    #[error("{action} `{path}` failed: {source}")]
+    Io {
+        /// What was attempted.
+        action: &'static str,
+        /// File or folder involved.
+        path: PathBuf,
+        /// Underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A PostgreSQL tool exited with an error.
+    #[error("`{command}` failed with {status}: {output}")]
+    Command {
+        /// Command line that was run.
+        command: String,
+        /// Exit status.
+        status: String,
+        /// Its standard error and output, trimmed.
+        output: String,
+    },
+    /// The data folder is not usable.
+    #[error("data folder `{path}` is not usable: {reason}")]
+    DataDir {
+        /// Folder involved.
+        path: PathBuf,
+        /// Why, and what to do.
+        reason: String,
+    },
+}
+
+/// Rejection of a tenant slug that cannot be mapped to an ltree label.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SlugError {
+    /// The slug is empty (or a slug path has an empty segment).
+    #[error("tenant slug in `{slug_path}` is empty; use a name such as `acme` or `acme/emea`")]
+    Empty {
+        /// Whole slug path as given.
+        slug_path: String,
+    },
+    /// The slug maps to a label longer than an ltree label may be.
+    #[error(
+        "tenant slug `{slug}` maps to a {label_len}-character label, over the limit of {max}; \
+         use a shorter slug (letters a-z and digits take one character, others take three per byte)"
+    )]
+    TooLong {
+        /// Slug as given.
+        slug: String,
+        /// Length of the escaped label.
+        label_len: usize,
+        /// Maximum label length.
+        max: usize,
+    },
+    /// The slug contains whitespace, a control character or a `/`.
+    #[error(
+        "tenant slug `{slug}` contains {what} at byte {offset}; \
+         remove it (use `-` between words, `/` only between parent and child slugs)"
+    )]
+    InvalidCharacter {
+        /// Slug as given.
+        slug: String,
+        /// Description of the offending character.
+        what: String,
+        /// Byte offset of that character.
+        offset: usize,
+    },
+    /// An ltree label is not in the escaped form produced by this crate.
+    #[error("ltree label `{label}` is not an escaped tenant slug")]
+    InvalidLabel {
+        /// Label as given.
+        label: String,
+    },
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        let Some(db_error) = error.as_database_error() else {
+            return Error::Database(error);
+        };
+        let constraint = db_error.constraint().unwrap_or("unnamed constraint").to_owned();
+        let detail = db_error
+            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .and_then(|pg| pg.detail())
+            .unwrap_or("")
+            .to_owned();
+        match db_error.code().as_deref() {
+            Some("23505") => Error::Duplicate { constraint, detail },
+            Some("23503") => Error::MissingReference { constraint, detail },
+            Some("23514") => Error::InvalidValue { constraint },
+            Some("42501") => Error::PermissionDenied {
+                message: db_error.message().to_owned(),
+            },
+            _ => Error::Database(error),
+        }
+    }
+}

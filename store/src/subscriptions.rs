@@ -1,0 +1,44 @@
+//! Framework subscriptions of the transaction's tenant.
+
+use tracing::instrument;
+
+use crate::{Error, TenantTx};
+
+/// Replaces the tenant's subscriptions with `frameworks`; an unknown slug is
+/// rejected with [`Error::MissingReference`] naming it.
+#[instrument(skip_all, name = "store.subscriptions.set", fields(tenant.path = %tx.tenant(), frameworks.count = frameworks.len()))]
+pub async fn set(tx: &mut TenantTx, frameworks: &[&str]) -> Result<(), Error> {
+    let tenant = tx.tenant().to_owned();
+    sqlx::query(
+        "DELETE FROM framework_subscriptions \
+         WHERE tenant_path = $1::ltree AND NOT (framework_slug = ANY($2::text[]))",
+    )
+    .bind(&tenant)
+    .bind(frameworks)
+    .execute(tx.conn())
+    .await?;
+    sqlx::query(
+        "INSERT INTO framework_subscriptions (tenant_path, framework_slug) \
+         SELECT $1::ltree, slug FROM unnest($2::text[]) AS slug \
+         ON CONFLICT ON CONSTRAINT framework_subscriptions_pkey DO NOTHING",
+    )
+    .bind(&tenant)
+    .bind(frameworks)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Lists the slugs the tenant itself subscribes to, sorted.
+#[instrument(skip_all, name = "store.subscriptions.list", fields(tenant.path = %tx.tenant()))]
+pub async fn list(tx: &mut TenantTx) -> Result<Vec<String>, Error> {
+    let tenant = tx.tenant().to_owned();
+    let slugs = sqlx::query_scalar(
+        "SELECT framework_slug FROM framework_subscriptions \
+         WHERE tenant_path = $1::ltree ORDER BY framework_slug",
+    )
+    .bind(&tenant)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(slugs)
+}
