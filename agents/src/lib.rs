@@ -1,1 +1,14 @@
-//! Connectors that discover AI usage; this crate holds the code connector and its detector catalogue.
+//! Connectors that discover AI usage; this crate holds the code connector and its detector
+//! catalogue.
+//!
+//! [`code::scan_tree`] walks a folder or local git repository and reports each sign of AI
+//! usage as a [`proto::Finding`]. What counts as a sign is data: the [`Catalogue`] compiled
+//! from `catalogue/detectors.yaml`.
+
+pub mod catalogue;
+pub mod code;
+
+pub use catalogue::{Catalogue, CatalogueError};
+pub use code::{
+    scan_tree, CodeScanOptions, CodeScanReport, ScanError, ScanIssue, ScanProgress,
+};

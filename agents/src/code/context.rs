@@ -1,0 +1,161 @@
+//! Per-file state shared by the detectors: the text with a lazy line index, and the findings
+//! drafted for the file before they are deduplicated and sent.
+
+use std::cell::OnceCell;
+use std::collections::BTreeMap;
+
+use proto::FindingKind;
+
+use crate::catalogue::{Category, Detector};
+
+/// Longest evidence excerpt, in characters.
+const MAX_EVIDENCE_CHARS: usize = 200;
+
+/// A text with a line index built on first use.
+pub(crate) struct TextView<'t> {
+    pub(crate) text: &'t str,
+    line_starts: OnceCell<Vec<usize>>,
+}
+
+impl<'t> TextView<'t> {
+    pub(crate) fn new(text: &'t str) -> Self {
+        TextView { text, line_starts: OnceCell::new() }
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(memchr_newlines(self.text.as_bytes()).map(|offset| offset + 1))
+                .collect()
+        })
+    }
+
+    /// Returns the 1-based line of a byte offset.
+    pub(crate) fn line_of(&self, offset: usize) -> u32 {
+        let starts = self.line_starts();
+        let index = starts.partition_point(|start| *start <= offset);
+        u32::try_from(index).unwrap_or(u32::MAX)
+    }
+
+    /// Returns the full line that holds a byte offset, without its line break.
+    pub(crate) fn line_text(&self, offset: usize) -> &'t str {
+        let starts = self.line_starts();
+        let index = starts.partition_point(|start| *start <= offset).saturating_sub(1);
+        let start = starts[index];
+        let end = starts.get(index + 1).map_or(self.text.len(), |next| next - 1);
+        self.text[start..end].trim_end_matches('\r')
+    }
+
+    /// Tells whether the line holding `offset` is a whole-line comment (`#`, `//`, `/*`, `*`).
+    pub(crate) fn is_comment_line(&self, offset: usize) -> bool {
+        let line = self.line_text(offset).trim_start();
+        line.starts_with('#') || line.starts_with("//") || line.starts_with("/*") || line.starts_with("* ")
+    }
+
+    /// Returns the trimmed, shortened line at `offset` as evidence.
+    pub(crate) fn evidence_at(&self, offset: usize) -> String {
+        shorten(self.line_text(offset).trim())
+    }
+}
+
+fn memchr_newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    bytes.iter().enumerate().filter(|(_, byte)| **byte == b'\n').map(|(offset, _)| offset)
+}
+
+/// Cuts a text to [`MAX_EVIDENCE_CHARS`] characters.
+pub(crate) fn shorten(text: &str) -> String {
+    match text.char_indices().nth(MAX_EVIDENCE_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+/// A finding before the path, scope, project root and id are added.
+#[derive(Debug, Clone)]
+pub(crate) struct Draft {
+    pub(crate) kind: FindingKind,
+    pub(crate) subject: String,
+    pub(crate) line: Option<u32>,
+    pub(crate) confidence: f32,
+    pub(crate) attributes: BTreeMap<String, String>,
+    pub(crate) evidence: Option<String>,
+}
+
+impl Draft {
+    /// Starts a draft with the kind's default confidence and a category.
+    pub(crate) fn new(kind: FindingKind, subject: impl Into<String>, category: Category) -> Self {
+        let mut attributes = BTreeMap::new();
+        attributes.insert("category".to_owned(), category.as_str().to_owned());
+        Draft {
+            kind,
+            subject: subject.into(),
+            line: None,
+            confidence: default_confidence(kind),
+            attributes,
+            evidence: None,
+        }
+    }
+
+    /// Starts a draft for a catalogue detector, with its category, provider and gpai flag.
+    pub(crate) fn for_detector(kind: FindingKind, detector: &Detector) -> Self {
+        let draft = Draft::new(kind, detector.subject.clone(), detector.category);
+        let draft = match &detector.provider {
+            Some(provider) => draft.attr("provider", provider),
+            None => draft,
+        };
+        draft.gpai(detector.gpai)
+    }
+
+    /// Sets the 1-based line.
+    pub(crate) fn at_line(mut self, line: u32) -> Self {
+        self.line = Some(line);
+        self
+    }
+
+    /// Sets an attribute.
+    pub(crate) fn attr(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.attributes.insert(name.to_owned(), value.into());
+        self
+    }
+
+    /// Sets `gpai = "true"` when the flag is set.
+    pub(crate) fn gpai(self, gpai: bool) -> Self {
+        if gpai { self.attr("gpai", "true") } else { self }
+    }
+
+    /// Sets the evidence excerpt.
+    pub(crate) fn evidence(mut self, evidence: impl Into<String>) -> Self {
+        self.evidence = Some(evidence.into());
+        self
+    }
+
+    /// Overrides the confidence.
+    pub(crate) fn confidence(mut self, confidence: f32) -> Self {
+        self.confidence = confidence;
+        self
+    }
+}
+
+fn default_confidence(kind: FindingKind) -> f32 {
+    match kind {
+        FindingKind::Declaration => 1.0,
+        FindingKind::Client | FindingKind::Artefact | FindingKind::McpServer => 0.95,
+        FindingKind::Dependency
+        | FindingKind::Import
+        | FindingKind::ModelCard
+        | FindingKind::ServingContainer
+        | FindingKind::IacResource
+        | FindingKind::CiAction => 0.9,
+        FindingKind::ApiEndpoint | FindingKind::Secret => 0.8,
+        FindingKind::ModelId => 0.7,
+    }
+}
+
+/// Keeps one draft per (kind, subject), the one with the lowest line.
+pub(crate) fn deduplicate(drafts: &mut Vec<Draft>) {
+    drafts.sort_by(|left, right| {
+        (left.kind, &left.subject, left.line.unwrap_or(u32::MAX))
+            .cmp(&(right.kind, &right.subject, right.line.unwrap_or(u32::MAX)))
+    });
+    drafts.dedup_by(|later, first| later.kind == first.kind && later.subject == first.subject);
+}
