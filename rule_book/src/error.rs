@@ -98,9 +98,7 @@ impl LoadError {
     /// Returns the field path the error is about, if it is about one.
     pub fn field(&self) -> Option<&str> {
         match self {
-            LoadError::DuplicateKey { field, .. } | LoadError::Invalid { field, .. } => {
-                Some(field)
-            }
+            LoadError::DuplicateKey { field, .. } | LoadError::Invalid { field, .. } => Some(field),
             _ => None,
         }
     }

@@ -48,26 +48,46 @@ enum Truth {
 }
 
 /// Evaluates every rule of `framework` against `facts`, in rule id order.
-pub(crate) fn evaluate_framework(framework: &Framework, facts: &Facts, on: NaiveDate) -> Vec<Verdict> {
+pub(crate) fn evaluate_framework(
+    framework: &Framework,
+    facts: &Facts,
+    on: NaiveDate,
+) -> Vec<Verdict> {
     let low_confidence = matches!(
         facts.get(CONFIDENCE_FACT),
         Some(FactValue::Number(confidence)) if *confidence < framework.review_below_confidence
     );
-    framework.rules.iter().map(|rule| evaluate_rule(rule, facts, on, low_confidence)).collect()
+    framework
+        .rules
+        .iter()
+        .map(|rule| evaluate_rule(rule, facts, on, low_confidence))
+        .collect()
 }
 
 fn evaluate_rule(rule: &Rule, facts: &Facts, on: NaiveDate, low_confidence: bool) -> Verdict {
     let (outcome, mut reasons, evidence_required) = match truth(&rule.applies_when, facts) {
-        Truth::False => (Outcome::NotApplicable, vec!["the rule's applies_when conditions do not hold".to_owned()], Vec::new()),
+        Truth::False => (
+            Outcome::NotApplicable,
+            vec!["the rule's applies_when conditions do not hold".to_owned()],
+            Vec::new(),
+        ),
         Truth::Unknown(unknown) => {
-            let mut reasons = vec!["applicability cannot be decided until these facts are known".to_owned()];
+            let mut reasons =
+                vec!["applicability cannot be decided until these facts are known".to_owned()];
             reasons.extend(unknown);
-            (Outcome::NeedsEvidence, reasons, missing_evidence(rule, facts))
+            (
+                Outcome::NeedsEvidence,
+                reasons,
+                missing_evidence(rule, facts),
+            )
         }
         Truth::True => applicable(rule, facts),
     };
     if outcome != Outcome::NotApplicable && on < rule.effective_from {
-        reasons.push(format!("the obligation applies from {}", rule.effective_from));
+        reasons.push(format!(
+            "the obligation applies from {}",
+            rule.effective_from
+        ));
     }
     let needs_review = (rule.counsel_review && outcome != Outcome::NotApplicable)
         || (low_confidence && rule.applies_when.reads_facts());
@@ -108,7 +128,11 @@ fn applicable(rule: &Rule, facts: &Facts) -> (Outcome, Vec<String>, Vec<String>)
             }
             Truth::Unknown(unknown) => {
                 outcome = outcome.max(Outcome::NeedsEvidence);
-                reasons.push(format!("check {} cannot run: {}", check.id, unknown.join("; ")));
+                reasons.push(format!(
+                    "check {} cannot run: {}",
+                    check.id,
+                    unknown.join("; ")
+                ));
             }
         }
     }
@@ -129,7 +153,11 @@ fn applicable(rule: &Rule, facts: &Facts) -> (Outcome, Vec<String>, Vec<String>)
 fn missing_evidence(rule: &Rule, facts: &Facts) -> Vec<String> {
     rule.evidence
         .iter()
-        .filter(|item| item.when.as_ref().is_none_or(|when| truth(when, facts) != Truth::False))
+        .filter(|item| {
+            item.when
+                .as_ref()
+                .is_none_or(|when| truth(when, facts) != Truth::False)
+        })
         .filter(|item| !facts.has_evidence(&item.id))
         .map(|item| item.id.clone())
         .collect()
@@ -162,7 +190,11 @@ fn combine(parts: &[Predicate], facts: &Facts, decisive: Truth) -> Truth {
         unknown.dedup();
         return Truth::Unknown(unknown);
     }
-    if decisive == Truth::False { Truth::True } else { Truth::False }
+    if decisive == Truth::False {
+        Truth::True
+    } else {
+        Truth::False
+    }
 }
 
 fn fact_truth(name: &str, test: &FactTest, value: Option<&FactValue>) -> Truth {
@@ -191,13 +223,21 @@ fn test_value(test: &FactTest, value: &FactValue) -> Option<bool> {
             .try_fold(false, |found, equal| Some(found || equal?)),
         (FactTest::Contains(word), FactValue::List(items)) => Some(items.contains(word)),
         (FactTest::Contains(word), FactValue::Text(text)) => Some(text == word),
-        (FactTest::AnyOf(words), FactValue::List(items)) => Some(items.iter().any(|item| words.contains(item))),
+        (FactTest::AnyOf(words), FactValue::List(items)) => {
+            Some(items.iter().any(|item| words.contains(item)))
+        }
         (FactTest::AnyOf(words), FactValue::Text(text)) => Some(words.contains(text)),
         (FactTest::IsTrue, FactValue::Bool(flag)) => Some(*flag),
         (FactTest::IsFalse, FactValue::Bool(flag)) => Some(!*flag),
-        (FactTest::Gte(bound), FactValue::Number(number)) if !number.is_nan() => Some(number >= bound),
-        (FactTest::Lte(bound), FactValue::Number(number)) if !number.is_nan() => Some(number <= bound),
-        (FactTest::NotEmpty(expected), FactValue::List(items)) => Some(items.is_empty() != *expected),
+        (FactTest::Gte(bound), FactValue::Number(number)) if !number.is_nan() => {
+            Some(number >= bound)
+        }
+        (FactTest::Lte(bound), FactValue::Number(number)) if !number.is_nan() => {
+            Some(number <= bound)
+        }
+        (FactTest::NotEmpty(expected), FactValue::List(items)) => {
+            Some(items.is_empty() != *expected)
+        }
         (FactTest::NotEmpty(expected), FactValue::Text(text)) => Some(text.is_empty() != *expected),
         _ => None,
     }

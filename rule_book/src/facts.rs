@@ -130,7 +130,9 @@ impl Facts {
 
     /// Iterates over the known facts in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &FactValue)> {
-        self.values.iter().map(|(name, value)| (name.as_str(), value))
+        self.values
+            .iter()
+            .map(|(name, value)| (name.as_str(), value))
     }
 
     /// Returns whether `id` is listed in `system.evidence`.

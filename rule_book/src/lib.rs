@@ -31,7 +31,8 @@ pub use crate::error::{EvalError, LoadError};
 pub use crate::evaluate::Verdict;
 pub use crate::facts::{CONFIDENCE_FACT, EVIDENCE_FACT, FactValue, Facts};
 pub use crate::model::{
-    Check, EvidenceItem, FactTest, Framework, Outcome, OutcomeWords, Predicate, Rule, Scalar, Severity,
+    Check, EvidenceItem, FactTest, Framework, Outcome, OutcomeWords, Predicate, Rule, Scalar,
+    Severity,
 };
 pub use crate::positions::ALIAS_EXPANSION_LIMIT;
 pub use crate::schema::{FRAMEWORK_SCHEMA, RULE_SCHEMA};
@@ -58,7 +59,10 @@ impl RuleBook {
     pub fn embedded() -> Result<RuleBook, LoadError> {
         let files = EMBEDDED_FILES
             .iter()
-            .map(|(path, bytes)| SourceFile { path: (*path).to_owned(), bytes })
+            .map(|(path, bytes)| SourceFile {
+                path: (*path).to_owned(),
+                bytes,
+            })
             .collect();
         Self::from_files(files, Path::new("rule_book/v1 (embedded)"))
     }
@@ -70,13 +74,23 @@ impl RuleBook {
     /// error; nothing is loaded in that case.
     pub fn load_dir(dir: &Path) -> Result<RuleBook, LoadError> {
         let contents = read_tree(dir)?;
-        let files = contents.iter().map(|(path, bytes)| SourceFile { path: path.clone(), bytes }).collect();
+        let files = contents
+            .iter()
+            .map(|(path, bytes)| SourceFile {
+                path: path.clone(),
+                bytes,
+            })
+            .collect();
         Self::from_files(files, dir)
     }
 
     fn from_files(files: Vec<SourceFile<'_>>, root: &Path) -> Result<RuleBook, LoadError> {
         let loaded = load(files, root)?;
-        Ok(RuleBook { frameworks: loaded.frameworks, version_hash: loaded.version_hash, files: loaded.files })
+        Ok(RuleBook {
+            frameworks: loaded.frameworks,
+            version_hash: loaded.version_hash,
+            files: loaded.files,
+        })
     }
 
     /// Returns the SHA-256 (lower-case hex) over the sorted relative paths and bytes of the
@@ -99,10 +113,23 @@ impl RuleBook {
     ///
     /// # Errors
     /// Returns [`EvalError::UnknownFramework`] when the slug is not in the rule book.
-    pub fn evaluate(&self, framework: &str, facts: &Facts, on: NaiveDate) -> Result<Vec<Verdict>, EvalError> {
+    pub fn evaluate(
+        &self,
+        framework: &str,
+        facts: &Facts,
+        on: NaiveDate,
+    ) -> Result<Vec<Verdict>, EvalError> {
         let Some(found) = self.frameworks.get(framework) else {
-            let known = self.frameworks.keys().cloned().collect::<Vec<_>>().join(", ");
-            return Err(EvalError::UnknownFramework { slug: framework.to_owned(), known });
+            let known = self
+                .frameworks
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(EvalError::UnknownFramework {
+                slug: framework.to_owned(),
+                known,
+            });
         };
         Ok(evaluate::evaluate_framework(found, facts, on))
     }
@@ -133,7 +160,11 @@ pub struct FrameworkCount {
 impl fmt::Display for CheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for framework in &self.frameworks {
-            writeln!(f, "{}: {} rules ({})", framework.slug, framework.rules, framework.version)?;
+            writeln!(
+                f,
+                "{}: {} rules ({})",
+                framework.slug, framework.rules, framework.version
+            )?;
         }
         write!(f, "{} files, version {}", self.files, self.version_hash)
     }
@@ -153,7 +184,11 @@ pub fn check_dir(dir: &Path) -> Result<CheckReport, LoadError> {
             rules: framework.rules.len(),
         })
         .collect();
-    Ok(CheckReport { version_hash: book.version_hash.clone(), files: book.files, frameworks })
+    Ok(CheckReport {
+        version_hash: book.version_hash.clone(),
+        files: book.files,
+        frameworks,
+    })
 }
 
 /// Reads every file under `dir`, keyed by relative path with `/` separators. Folders below
@@ -162,18 +197,31 @@ fn read_tree(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, LoadError> {
     let mut files = Vec::new();
     let mut pending = vec![(dir.to_path_buf(), String::new())];
     while let Some((folder, prefix)) = pending.pop() {
-        let io_error = |source| LoadError::Io { path: folder.clone(), source };
+        let io_error = |source| LoadError::Io {
+            path: folder.clone(),
+            source,
+        };
         for entry in std::fs::read_dir(&folder).map_err(io_error)? {
             let path = entry.map_err(io_error)?.path();
-            let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-            let relative = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+            let name = path
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let relative = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
             if path.is_dir() {
                 if relative.matches('/').count() < 2 {
                     pending.push((path, relative));
                 }
                 continue;
             }
-            let bytes = std::fs::read(&path).map_err(|source| LoadError::Io { path: path.clone(), source })?;
+            let bytes = std::fs::read(&path).map_err(|source| LoadError::Io {
+                path: path.clone(),
+                source,
+            })?;
             files.push((relative, bytes));
         }
     }

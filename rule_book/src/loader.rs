@@ -34,7 +34,10 @@ pub(crate) struct Loaded {
 }
 
 /// Loads every framework from `files`; `root` only names the rule-book folder in errors.
-pub(crate) fn load(mut files: Vec<SourceFile<'_>>, root: &std::path::Path) -> Result<Loaded, LoadError> {
+pub(crate) fn load(
+    mut files: Vec<SourceFile<'_>>,
+    root: &std::path::Path,
+) -> Result<Loaded, LoadError> {
     files.retain(|file| file.path.ends_with(".yaml") || file.path.ends_with(".yml"));
     files.sort_by(|a, b| a.path.cmp(&b.path));
 
@@ -48,7 +51,9 @@ pub(crate) fn load(mut files: Vec<SourceFile<'_>>, root: &std::path::Path) -> Re
         folders.entry(folder).or_default().push(file);
     }
     if folders.is_empty() {
-        return Err(LoadError::Empty { dir: root.to_path_buf() });
+        return Err(LoadError::Empty {
+            dir: root.to_path_buf(),
+        });
     }
 
     let mut frameworks = BTreeMap::new();
@@ -59,18 +64,34 @@ pub(crate) fn load(mut files: Vec<SourceFile<'_>>, root: &std::path::Path) -> Re
         frameworks.insert(framework.slug.clone(), framework);
     }
 
-    Ok(Loaded { frameworks, version_hash: version_hash(&files), files: files.len() })
+    Ok(Loaded {
+        frameworks,
+        version_hash: version_hash(&files),
+        files: files.len(),
+    })
 }
 
 fn invalid(file: &str, message: &str) -> LoadError {
-    LoadError::Invalid { file: file.to_owned(), line: 1, field: String::new(), message: message.to_owned() }
+    LoadError::Invalid {
+        file: file.to_owned(),
+        line: 1,
+        field: String::new(),
+        message: message.to_owned(),
+    }
 }
 
 /// Loads one framework folder; `rule_files` maps every rule id seen so far to its file.
-fn load_folder(folder: &str, files: &[&SourceFile<'_>], rule_files: &mut HashMap<String, String>) -> Result<Framework, LoadError> {
+fn load_folder(
+    folder: &str,
+    files: &[&SourceFile<'_>],
+    rule_files: &mut HashMap<String, String>,
+) -> Result<Framework, LoadError> {
     let metadata_path = format!("{folder}/{FRAMEWORK_FILE}");
     let Some(metadata) = files.iter().find(|file| file.path == metadata_path) else {
-        return Err(invalid(&metadata_path, "missing framework.yaml; every framework folder needs one"));
+        return Err(invalid(
+            &metadata_path,
+            "missing framework.yaml; every framework folder needs one",
+        ));
     };
     let document = Document::parse(metadata, Kind::Framework)?;
     let raw: RawFramework = document.typed(&document.yaml, "")?;
@@ -79,14 +100,21 @@ fn load_folder(folder: &str, files: &[&SourceFile<'_>], rule_files: &mut HashMap
     for file in files.iter().filter(|file| file.path != metadata_path) {
         let document = Document::parse(file, Kind::Rule)?;
         let items: Vec<(String, &yaml_serde::Value)> = match &document.yaml {
-            yaml_serde::Value::Sequence(items) => items.iter().enumerate().map(|(index, item)| (format!("/{index}"), item)).collect(),
+            yaml_serde::Value::Sequence(items) => items
+                .iter()
+                .enumerate()
+                .map(|(index, item)| (format!("/{index}"), item))
+                .collect(),
             single => vec![(String::new(), single)],
         };
         for (prefix, item) in items {
             let raw: RawRule = document.typed(item, &prefix)?;
             let rule = validate::rule(raw, &framework, &vocabulary, &document.site(&prefix))?;
             if let Some(first) = rule_files.insert(rule.id.clone(), file.path.clone()) {
-                let message = format!("rule id `{}` is already defined in {first}; rule ids must be unique", rule.id);
+                let message = format!(
+                    "rule id `{}` is already defined in {first}; rule ids must be unique",
+                    rule.id
+                );
                 return Err(document.site(&prefix).error("/id", message));
             }
             framework.rules.push(rule);
@@ -108,30 +136,48 @@ impl<'a> Document<'a> {
     fn parse(source: &'a SourceFile<'_>, kind: Kind) -> Result<Self, LoadError> {
         let file = source.path.as_str();
         let text = std::str::from_utf8(source.bytes).map_err(|error| {
-            invalid(file, &format!("the file is not valid UTF-8 (byte {}); save it as UTF-8", error.valid_up_to()))
+            invalid(
+                file,
+                &format!(
+                    "the file is not valid UTF-8 (byte {}); save it as UTF-8",
+                    error.valid_up_to()
+                ),
+            )
         })?;
 
         // The position pass runs first: it rejects duplicate keys and alias bombs before serde
         // would silently keep the last key or expand the aliases.
         let positions = scan(file, text)?;
-        let yaml: yaml_serde::Value = yaml_serde::from_str(text).map_err(|error| LoadError::Syntax {
-            file: file.to_owned(),
-            line: error.location().map_or(1, |location| location.line()),
-            message: error.to_string(),
-        })?;
-        let json: Value = serde_json::to_value(&yaml).map_err(|error| {
-            invalid(file, &format!("{error}; mapping keys must be plain text"))
-        })?;
+        let yaml: yaml_serde::Value =
+            yaml_serde::from_str(text).map_err(|error| LoadError::Syntax {
+                file: file.to_owned(),
+                line: error.location().map_or(1, |location| location.line()),
+                message: error.to_string(),
+            })?;
+        let json: Value = serde_json::to_value(&yaml)
+            .map_err(|error| invalid(file, &format!("{error}; mapping keys must be plain text")))?;
         schema::validate(kind, &json, file, &positions)?;
-        Ok(Document { file, yaml, positions })
+        Ok(Document {
+            file,
+            yaml,
+            positions,
+        })
     }
 
     fn site(&self, prefix: &str) -> Site<'_> {
-        Site { file: self.file, positions: &self.positions, prefix: prefix.to_owned() }
+        Site {
+            file: self.file,
+            positions: &self.positions,
+            prefix: prefix.to_owned(),
+        }
     }
 
     /// Deserialises the value at `prefix` into its serde struct.
-    fn typed<T: DeserializeOwned>(&self, value: &yaml_serde::Value, prefix: &str) -> Result<T, LoadError> {
+    fn typed<T: DeserializeOwned>(
+        &self,
+        value: &yaml_serde::Value,
+        prefix: &str,
+    ) -> Result<T, LoadError> {
         yaml_serde::from_value(value.clone()).map_err(|error| LoadError::Invalid {
             file: self.file.to_owned(),
             line: self.positions.line_of(prefix),

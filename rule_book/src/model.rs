@@ -217,7 +217,9 @@ impl Predicate {
     /// Returns whether the predicate reads any fact.
     pub fn reads_facts(&self) -> bool {
         match self {
-            Predicate::All(parts) | Predicate::Any(parts) => parts.iter().any(Predicate::reads_facts),
+            Predicate::All(parts) | Predicate::Any(parts) => {
+                parts.iter().any(Predicate::reads_facts)
+            }
             Predicate::Not(inner) => inner.reads_facts(),
             Predicate::Fact { .. } => true,
         }

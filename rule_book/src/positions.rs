@@ -101,7 +101,11 @@ pub(crate) fn scan(file: &str, text: &str) -> Result<Positions, LoadError> {
         walk.event(event, span)?;
     }
     if walk.documents == 0 {
-        return Err(walk.invalid(1, "", "the file is empty; write a rule mapping or a list of rules"));
+        return Err(walk.invalid(
+            1,
+            "",
+            "the file is empty; write a rule mapping or a list of rules",
+        ));
     }
     Ok(walk.positions)
 }
@@ -113,7 +117,11 @@ impl Walk<'_> {
             Event::DocumentStart(_) => {
                 self.documents += 1;
                 if self.documents > 1 {
-                    return Err(self.invalid(line, "", "a rule file holds one YAML document; remove the extra `---`"));
+                    return Err(self.invalid(
+                        line,
+                        "",
+                        "a rule file holds one YAML document; remove the extra `---`",
+                    ));
                 }
             }
             Event::Scalar(value, _, anchor, _) => {
@@ -125,7 +133,11 @@ impl Walk<'_> {
             }
             Event::Alias(anchor) => {
                 if self.is_key_position() {
-                    return Err(self.invalid(line, &self.parent_pointer(), "mapping keys must be plain text, not aliases"));
+                    return Err(self.invalid(
+                        line,
+                        &self.parent_pointer(),
+                        "mapping keys must be plain text, not aliases",
+                    ));
                 }
                 self.node(line)?;
                 let size = self.anchor_sizes.get(&anchor).copied().unwrap_or(1);
@@ -151,13 +163,18 @@ impl Walk<'_> {
             }
             Event::SequenceStart(anchor, _) => {
                 let pointer = self.open(line)?;
-                self.frames.push(Frame::Sequence { pointer, next_index: 0, anchor, size: 1 });
+                self.frames.push(Frame::Sequence {
+                    pointer,
+                    next_index: 0,
+                    anchor,
+                    size: 1,
+                });
             }
             Event::MappingEnd | Event::SequenceEnd => {
                 let (anchor, size) = match self.frames.pop() {
-                    Some(Frame::Mapping { anchor, size, .. } | Frame::Sequence { anchor, size, .. }) => {
-                        (anchor, size)
-                    }
+                    Some(
+                        Frame::Mapping { anchor, size, .. } | Frame::Sequence { anchor, size, .. },
+                    ) => (anchor, size),
                     None => (0, 1),
                 };
                 self.finish_node(anchor, size);
@@ -169,24 +186,42 @@ impl Walk<'_> {
 
     /// Whether the next node is a mapping key.
     fn is_key_position(&self) -> bool {
-        matches!(self.frames.last(), Some(Frame::Mapping { pending_key: None, .. }))
+        matches!(
+            self.frames.last(),
+            Some(Frame::Mapping {
+                pending_key: None,
+                ..
+            })
+        )
     }
 
     fn parent_pointer(&self) -> String {
         match self.frames.last() {
-            Some(Frame::Mapping { pointer, .. } | Frame::Sequence { pointer, .. }) => pointer.clone(),
+            Some(Frame::Mapping { pointer, .. } | Frame::Sequence { pointer, .. }) => {
+                pointer.clone()
+            }
             None => String::new(),
         }
     }
 
     /// Records a mapping key, rejecting a repeat.
     fn key(&mut self, key: String, line: usize) -> Result<(), LoadError> {
-        let Some(Frame::Mapping { pointer, keys, pending_key, .. }) = self.frames.last_mut() else {
+        let Some(Frame::Mapping {
+            pointer,
+            keys,
+            pending_key,
+            ..
+        }) = self.frames.last_mut()
+        else {
             return Ok(());
         };
         let child = child_pointer(pointer, &key);
         if !keys.insert(key.clone()) {
-            return Err(LoadError::DuplicateKey { file: self.file.to_owned(), line, field: dotted(&child) });
+            return Err(LoadError::DuplicateKey {
+                file: self.file.to_owned(),
+                line,
+                field: dotted(&child),
+            });
         }
         self.positions.lines.insert(child, line);
         *pending_key = Some(key);
@@ -197,11 +232,19 @@ impl Walk<'_> {
     fn node(&mut self, line: usize) -> Result<String, LoadError> {
         let pointer = match self.frames.last_mut() {
             None => String::new(),
-            Some(Frame::Mapping { pointer, pending_key, .. }) => {
+            Some(Frame::Mapping {
+                pointer,
+                pending_key,
+                ..
+            }) => {
                 let key = pending_key.take().unwrap_or_default();
                 child_pointer(pointer, &key)
             }
-            Some(Frame::Sequence { pointer, next_index, .. }) => {
+            Some(Frame::Sequence {
+                pointer,
+                next_index,
+                ..
+            }) => {
                 let child = child_pointer(pointer, &next_index.to_string());
                 *next_index += 1;
                 child
@@ -214,7 +257,11 @@ impl Walk<'_> {
     /// Places a collection node, rejecting collections used as mapping keys.
     fn open(&mut self, line: usize) -> Result<String, LoadError> {
         if self.is_key_position() {
-            return Err(self.invalid(line, &self.parent_pointer(), "mapping keys must be plain text"));
+            return Err(self.invalid(
+                line,
+                &self.parent_pointer(),
+                "mapping keys must be plain text",
+            ));
         }
         self.node(line)
     }

@@ -37,7 +37,12 @@ fn validator(kind: Kind) -> &'static Validator {
 }
 
 /// Validates `document` and returns the first error, naming its file, line and field.
-pub(crate) fn validate(kind: Kind, document: &Value, file: &str, positions: &Positions) -> Result<(), LoadError> {
+pub(crate) fn validate(
+    kind: Kind,
+    document: &Value,
+    file: &str,
+    positions: &Positions,
+) -> Result<(), LoadError> {
     let Some(error) = validator(kind).iter_errors(document).next() else {
         return Ok(());
     };
@@ -45,17 +50,24 @@ pub(crate) fn validate(kind: Kind, document: &Value, file: &str, positions: &Pos
     let (pointer, message) = match error.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let key = unexpected.first().cloned().unwrap_or_default();
-            (child_pointer(&at, &key), format!("unknown field `{key}`; remove it or correct its spelling"))
+            (
+                child_pointer(&at, &key),
+                format!("unknown field `{key}`; remove it or correct its spelling"),
+            )
         }
         ValidationErrorKind::Required { property } => {
             let key = property.as_str().unwrap_or_default().to_owned();
-            (child_pointer(&at, &key), format!("missing required field `{key}`"))
+            (
+                child_pointer(&at, &key),
+                format!("missing required field `{key}`"),
+            )
         }
         ValidationErrorKind::MinProperties { .. }
         | ValidationErrorKind::MaxProperties { .. }
         | ValidationErrorKind::Not { .. } => (
             at,
-            "a predicate is exactly one of `all`, `any`, `not`, or `fact` with one operator".to_owned(),
+            "a predicate is exactly one of `all`, `any`, `not`, or `fact` with one operator"
+                .to_owned(),
         ),
         _ => (at, error.masked().to_string()),
     };

@@ -6,7 +6,10 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::NaiveDate;
 
 use crate::LoadError;
-use crate::model::{Check, EvidenceItem, FactTest, Framework, Outcome, OutcomeWords, Predicate, Rule, Scalar, Severity};
+use crate::model::{
+    Check, EvidenceItem, FactTest, Framework, Outcome, OutcomeWords, Predicate, Rule, Scalar,
+    Severity,
+};
 use crate::positions::{Positions, child_pointer, dotted};
 use crate::raw::{RawFramework, RawOutcomeOverrides, RawPredicate, RawRule, RawScalar};
 use crate::vocabulary::{FactSpec, FactType, built_in};
@@ -38,9 +41,19 @@ impl Site<'_> {
 pub(crate) type Vocabulary = BTreeMap<String, FactSpec>;
 
 /// Validates `framework.yaml` of folder `folder`; returns the framework with no rules yet.
-pub(crate) fn framework(raw: RawFramework, folder: &str, site: &Site<'_>) -> Result<(Framework, Vocabulary), LoadError> {
+pub(crate) fn framework(
+    raw: RawFramework,
+    folder: &str,
+    site: &Site<'_>,
+) -> Result<(Framework, Vocabulary), LoadError> {
     if raw.slug != folder {
-        return Err(site.error("/slug", format!("slug `{}` does not match its folder `{folder}`; rename one", raw.slug)));
+        return Err(site.error(
+            "/slug",
+            format!(
+                "slug `{}` does not match its folder `{folder}`; rename one",
+                raw.slug
+            ),
+        ));
     }
 
     let vocabulary = vocabulary(&raw, site)?;
@@ -48,7 +61,10 @@ pub(crate) fn framework(raw: RawFramework, folder: &str, site: &Site<'_>) -> Res
     let mut verdict_descriptions = BTreeMap::new();
     for (index, word) in raw.verdicts.iter().enumerate() {
         if verdicts.contains(&word.id) {
-            return Err(site.error(&format!("/verdicts/{index}/id"), format!("verdict `{}` is declared twice", word.id)));
+            return Err(site.error(
+                &format!("/verdicts/{index}/id"),
+                format!("verdict `{}` is declared twice", word.id),
+            ));
         }
         verdicts.push(word.id.clone());
         verdict_descriptions.insert(word.id.clone(), word.description.clone());
@@ -61,7 +77,9 @@ pub(crate) fn framework(raw: RawFramework, folder: &str, site: &Site<'_>) -> Res
     };
     check_outcome_words(&outcomes, &verdicts, "/outcomes", site)?;
 
-    let review_below_confidence = raw.review_below_confidence.unwrap_or(DEFAULT_REVIEW_BELOW_CONFIDENCE);
+    let review_below_confidence = raw
+        .review_below_confidence
+        .unwrap_or(DEFAULT_REVIEW_BELOW_CONFIDENCE);
     if !(0.0..=1.0).contains(&review_below_confidence) {
         return Err(site.error("/review_below_confidence", "must be between 0 and 1"));
     }
@@ -86,17 +104,38 @@ fn vocabulary(raw: &RawFramework, site: &Site<'_>) -> Result<Vocabulary, LoadErr
     for (index, declared) in raw.facts.iter().enumerate() {
         let pointer = format!("/facts/{index}");
         let Some(kind) = FactType::parse(&declared.kind) else {
-            return Err(site.error(&format!("{pointer}/type"), "type must be bool, number, text or list"));
+            return Err(site.error(
+                &format!("{pointer}/type"),
+                "type must be bool, number, text or list",
+            ));
         };
         if vocabulary.contains_key(&declared.name) {
-            return Err(site.error(&format!("{pointer}/name"), format!("fact `{}` is already defined; pick a new name", declared.name)));
+            return Err(site.error(
+                &format!("{pointer}/name"),
+                format!(
+                    "fact `{}` is already defined; pick a new name",
+                    declared.name
+                ),
+            ));
         }
-        vocabulary.insert(declared.name.clone(), FactSpec { kind, values: declared.values.clone(), description: declared.description.clone() });
+        vocabulary.insert(
+            declared.name.clone(),
+            FactSpec {
+                kind,
+                values: declared.values.clone(),
+                description: declared.description.clone(),
+            },
+        );
     }
     Ok(vocabulary)
 }
 
-fn check_outcome_words(words: &OutcomeWords, verdicts: &[String], pointer: &str, site: &Site<'_>) -> Result<(), LoadError> {
+fn check_outcome_words(
+    words: &OutcomeWords,
+    verdicts: &[String],
+    pointer: &str,
+    site: &Site<'_>,
+) -> Result<(), LoadError> {
     let pairs = [
         ("pass", &words.pass),
         ("fail", &words.fail),
@@ -105,7 +144,10 @@ fn check_outcome_words(words: &OutcomeWords, verdicts: &[String], pointer: &str,
     ];
     for (outcome, word) in pairs {
         if !verdicts.contains(word) {
-            let message = format!("verdict `{word}` is not in the framework's verdicts ({})", verdicts.join(", "));
+            let message = format!(
+                "verdict `{word}` is not in the framework's verdicts ({})",
+                verdicts.join(", ")
+            );
             return Err(site.error(&format!("{pointer}/{outcome}"), message));
         }
     }
@@ -113,26 +155,58 @@ fn check_outcome_words(words: &OutcomeWords, verdicts: &[String], pointer: &str,
 }
 
 /// Validates one rule of framework `framework`.
-pub(crate) fn rule(raw: RawRule, framework: &Framework, vocabulary: &Vocabulary, site: &Site<'_>) -> Result<Rule, LoadError> {
+pub(crate) fn rule(
+    raw: RawRule,
+    framework: &Framework,
+    vocabulary: &Vocabulary,
+    site: &Site<'_>,
+) -> Result<Rule, LoadError> {
     if raw.framework != framework.slug {
-        let message = format!("framework `{}` does not match the folder `{}`", raw.framework, framework.slug);
+        let message = format!(
+            "framework `{}` does not match the folder `{}`",
+            raw.framework, framework.slug
+        );
         return Err(site.error("/framework", message));
     }
     let Some(name) = raw.id.strip_prefix(&format!("{}/", framework.slug)) else {
-        let message = format!("id `{}` must start with `{}/`, the folder it is in", raw.id, framework.slug);
+        let message = format!(
+            "id `{}` must start with `{}/`, the folder it is in",
+            raw.id, framework.slug
+        );
         return Err(site.error("/id", message));
     };
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.') {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+    {
         return Err(site.error("/id", format!("id `{}` must be `<framework>/<name>` with a lower-case name of a-z, 0-9, `-` and `.`", raw.id)));
     }
-    let severity = severity(&raw.severity).ok_or_else(|| site.error("/severity", "severity must be critical, high, medium or low"))?;
-    let effective_from = NaiveDate::parse_from_str(&raw.effective_from, "%Y-%m-%d").map_err(|_| {
-        site.error("/effective_from", format!("`{}` is not a valid date; write YYYY-MM-DD", raw.effective_from))
+    let severity = severity(&raw.severity).ok_or_else(|| {
+        site.error(
+            "/severity",
+            "severity must be critical, high, medium or low",
+        )
     })?;
+    let effective_from =
+        NaiveDate::parse_from_str(&raw.effective_from, "%Y-%m-%d").map_err(|_| {
+            site.error(
+                "/effective_from",
+                format!(
+                    "`{}` is not a valid date; write YYYY-MM-DD",
+                    raw.effective_from
+                ),
+            )
+        })?;
     let counsel_review = match raw.review.as_deref() {
         None => false,
         Some("counsel") => true,
-        Some(other) => return Err(site.error("/review", format!("`{other}` is not a review kind; the only one is `counsel`"))),
+        Some(other) => {
+            return Err(site.error(
+                "/review",
+                format!("`{other}` is not a review kind; the only one is `counsel`"),
+            ));
+        }
     };
 
     let predicates = Predicates { vocabulary, site };
@@ -175,14 +249,19 @@ fn checks(raw: &RawRule, predicates: &Predicates<'_>) -> Result<Vec<Check>, Load
     for (index, check) in raw.checks.iter().enumerate() {
         let pointer = format!("/checks/{index}");
         if !seen.insert(check.id.as_str()) {
-            return Err(predicates.site.error(&format!("{pointer}/id"), format!("check id `{}` is used twice in this rule", check.id)));
+            return Err(predicates.site.error(
+                &format!("{pointer}/id"),
+                format!("check id `{}` is used twice in this rule", check.id),
+            ));
         }
         let on_false = match check.on_false.as_deref() {
             None | Some("fail") => Outcome::Fail,
             Some("needs_evidence") => Outcome::NeedsEvidence,
             Some(other) => {
                 let message = format!("`{other}` is not allowed; use fail or needs_evidence");
-                return Err(predicates.site.error(&format!("{pointer}/on_false"), message));
+                return Err(predicates
+                    .site
+                    .error(&format!("{pointer}/on_false"), message));
             }
         };
         let when = match &check.when {
@@ -190,7 +269,13 @@ fn checks(raw: &RawRule, predicates: &Predicates<'_>) -> Result<Vec<Check>, Load
             None => None,
         };
         let require = predicates.convert(&check.require, &format!("{pointer}/require"))?;
-        checks.push(Check { id: check.id.clone(), description: check.description.clone(), when, require, on_false });
+        checks.push(Check {
+            id: check.id.clone(),
+            description: check.description.clone(),
+            when,
+            require,
+            on_false,
+        });
     }
     Ok(checks)
 }
@@ -201,13 +286,20 @@ fn evidence(raw: &RawRule, predicates: &Predicates<'_>) -> Result<Vec<EvidenceIt
     for (index, item) in raw.evidence.iter().enumerate() {
         let pointer = format!("/evidence/{index}");
         if !seen.insert(item.id.as_str()) {
-            return Err(predicates.site.error(&format!("{pointer}/id"), format!("evidence id `{}` is used twice in this rule", item.id)));
+            return Err(predicates.site.error(
+                &format!("{pointer}/id"),
+                format!("evidence id `{}` is used twice in this rule", item.id),
+            ));
         }
         let when = match &item.when {
             Some(when) => Some(predicates.convert(when, &format!("{pointer}/when"))?),
             None => None,
         };
-        items.push(EvidenceItem { id: item.id.clone(), description: item.description.clone(), when });
+        items.push(EvidenceItem {
+            id: item.id.clone(),
+            description: item.description.clone(),
+            when,
+        });
     }
     Ok(items)
 }
@@ -234,34 +326,50 @@ struct Predicates<'a> {
     site: &'a Site<'a>,
 }
 
-const SHAPE_HELP: &str =
-    "a predicate is exactly one of `all`, `any`, `not`, or `fact` with one operator (equals, in, contains, any_of, is_true, is_false, gte, lte, is_set, not_empty)";
+const SHAPE_HELP: &str = "a predicate is exactly one of `all`, `any`, `not`, or `fact` with one operator (equals, in, contains, any_of, is_true, is_false, gte, lte, is_set, not_empty)";
 
 impl Predicates<'_> {
     fn convert(&self, raw: &RawPredicate, pointer: &str) -> Result<Predicate, LoadError> {
-        let combinators = [raw.all.is_some(), raw.any.is_some(), raw.not.is_some(), raw.fact.is_some()];
+        let combinators = [
+            raw.all.is_some(),
+            raw.any.is_some(),
+            raw.not.is_some(),
+            raw.fact.is_some(),
+        ];
         if combinators.iter().filter(|set| **set).count() != 1 {
             return Err(self.site.error(pointer, SHAPE_HELP));
         }
         if let Some(parts) = &raw.all {
-            return Ok(Predicate::All(self.convert_list(parts, &child_pointer(pointer, "all"))?));
+            return Ok(Predicate::All(
+                self.convert_list(parts, &child_pointer(pointer, "all"))?,
+            ));
         }
         if let Some(parts) = &raw.any {
-            return Ok(Predicate::Any(self.convert_list(parts, &child_pointer(pointer, "any"))?));
+            return Ok(Predicate::Any(
+                self.convert_list(parts, &child_pointer(pointer, "any"))?,
+            ));
         }
         if let Some(inner) = &raw.not {
-            return Ok(Predicate::Not(Box::new(self.convert(inner, &child_pointer(pointer, "not"))?)));
+            return Ok(Predicate::Not(Box::new(
+                self.convert(inner, &child_pointer(pointer, "not"))?,
+            )));
         }
         let name = raw.fact.clone().unwrap_or_default();
         let Some(spec) = self.vocabulary.get(&name) else {
-            let message = format!("unknown fact `{name}`; use a built-in fact name or declare it under `facts` in framework.yaml");
+            let message = format!(
+                "unknown fact `{name}`; use a built-in fact name or declare it under `facts` in framework.yaml"
+            );
             return Err(self.site.error(&child_pointer(pointer, "fact"), message));
         };
         let test = self.fact_test(raw, spec, &name, pointer)?;
         Ok(Predicate::Fact { name, test })
     }
 
-    fn convert_list(&self, parts: &[RawPredicate], pointer: &str) -> Result<Vec<Predicate>, LoadError> {
+    fn convert_list(
+        &self,
+        parts: &[RawPredicate],
+        pointer: &str,
+    ) -> Result<Vec<Predicate>, LoadError> {
         parts
             .iter()
             .enumerate()
@@ -269,14 +377,28 @@ impl Predicates<'_> {
             .collect()
     }
 
-    fn fact_test(&self, raw: &RawPredicate, spec: &FactSpec, name: &str, pointer: &str) -> Result<FactTest, LoadError> {
+    fn fact_test(
+        &self,
+        raw: &RawPredicate,
+        spec: &FactSpec,
+        name: &str,
+        pointer: &str,
+    ) -> Result<FactTest, LoadError> {
         use FactType::{Bool, List, Number, Text};
         let mut tests: Vec<(&str, FactTest, &[FactType])> = Vec::new();
         if let Some(value) = &raw.equals {
-            tests.push(("equals", FactTest::Equals(scalar(value)), &[Bool, Number, Text]));
+            tests.push((
+                "equals",
+                FactTest::Equals(scalar(value)),
+                &[Bool, Number, Text],
+            ));
         }
         if let Some(values) = &raw.in_list {
-            tests.push(("in", FactTest::In(values.iter().map(scalar).collect()), &[Number, Text]));
+            tests.push((
+                "in",
+                FactTest::In(values.iter().map(scalar).collect()),
+                &[Number, Text],
+            ));
         }
         if let Some(value) = &raw.contains {
             tests.push(("contains", FactTest::Contains(value.clone()), &[List]));
@@ -308,7 +430,10 @@ impl Predicates<'_> {
         let (operator, test, types) = tests.remove(0);
         let operator_pointer = child_pointer(pointer, operator);
         if !types.contains(&spec.kind) {
-            let message = format!("`{operator}` does not apply to `{name}`, a {} fact", spec.kind.as_str());
+            let message = format!(
+                "`{operator}` does not apply to `{name}`, a {} fact",
+                spec.kind.as_str()
+            );
             return Err(self.site.error(&operator_pointer, message));
         }
         self.check_words(&test, spec, name, &operator_pointer)?;
@@ -316,7 +441,13 @@ impl Predicates<'_> {
     }
 
     /// Rejects literals a fact can never take, such as `role: provder`.
-    fn check_words(&self, test: &FactTest, spec: &FactSpec, name: &str, pointer: &str) -> Result<(), LoadError> {
+    fn check_words(
+        &self,
+        test: &FactTest,
+        spec: &FactSpec,
+        name: &str,
+        pointer: &str,
+    ) -> Result<(), LoadError> {
         let literals: Vec<Scalar> = match test {
             FactTest::Equals(value) => vec![value.clone()],
             FactTest::In(values) => values.clone(),
@@ -327,12 +458,21 @@ impl Predicates<'_> {
         for literal in literals {
             let fits = match (&literal, spec.kind) {
                 (Scalar::Bool(_), FactType::Bool) | (Scalar::Number(_), FactType::Number) => true,
-                (Scalar::Text(word), FactType::Text | FactType::List) => spec.values.is_empty() || spec.values.contains(word),
+                (Scalar::Text(word), FactType::Text | FactType::List) => {
+                    spec.values.is_empty() || spec.values.contains(word)
+                }
                 _ => false,
             };
             if !fits {
-                let allowed = if spec.values.is_empty() { format!("a {} value", spec.kind.as_str()) } else { spec.values.join(", ") };
-                return Err(self.site.error(pointer, format!("`{literal}` is not a possible value of `{name}`; expected {allowed}")));
+                let allowed = if spec.values.is_empty() {
+                    format!("a {} value", spec.kind.as_str())
+                } else {
+                    spec.values.join(", ")
+                };
+                return Err(self.site.error(
+                    pointer,
+                    format!("`{literal}` is not a possible value of `{name}`; expected {allowed}"),
+                ));
             }
         }
         Ok(())

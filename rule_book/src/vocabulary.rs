@@ -76,8 +76,19 @@ const PROHIBITED_FLAGS: &[&str] = &[
     "intimate_imagery_csam",
 ];
 const OVERSIGHT: &[&str] = &["none", "in_the_loop", "on_the_loop"];
-const DOCUMENTATION: &[&str] = &["model_card", "technical_file", "instructions_for_use", "datasheet"];
-const MODEL_SOURCES: &[&str] = &["in_house", "fine_tuned", "open_weights", "vendor_api", "embedded_saas"];
+const DOCUMENTATION: &[&str] = &[
+    "model_card",
+    "technical_file",
+    "instructions_for_use",
+    "datasheet",
+];
+const MODEL_SOURCES: &[&str] = &[
+    "in_house",
+    "fine_tuned",
+    "open_weights",
+    "vendor_api",
+    "embedded_saas",
+];
 
 /// Built-in facts: name, type, allowed words.
 const BUILT_IN: &[(&str, FactType, &[&str])] = &[
@@ -89,7 +100,11 @@ const BUILT_IN: &[(&str, FactType, &[&str])] = &[
     ("system.annex_i_product", FactType::Bool, &[]),
     ("system.art6_3_derogation", FactType::Bool, &[]),
     ("system.profiles_natural_persons", FactType::Bool, &[]),
-    ("system.prohibited_practice_flags", FactType::List, PROHIBITED_FLAGS),
+    (
+        "system.prohibited_practice_flags",
+        FactType::List,
+        PROHIBITED_FLAGS,
+    ),
     ("system.is_gpai_model", FactType::Bool, &[]),
     ("system.builds_on_gpai", FactType::Bool, &[]),
     ("system.gpai_training_flops", FactType::Number, &[]),
@@ -117,7 +132,11 @@ pub fn built_in() -> BTreeMap<String, FactSpec> {
         .iter()
         .map(|(name, kind, values)| {
             let values = values.iter().map(|value| (*value).to_owned()).collect();
-            let spec = FactSpec { kind: *kind, values, description: String::new() };
+            let spec = FactSpec {
+                kind: *kind,
+                values,
+                description: String::new(),
+            };
             ((*name).to_owned(), spec)
         })
         .collect()
