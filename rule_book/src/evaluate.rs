@@ -257,3 +257,118 @@ impl From<bool> for Truth {
         if value { Truth::True } else { Truth::False }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fact(name: &str, test: FactTest) -> Predicate {
+        Predicate::Fact {
+            name: name.to_owned(),
+            test,
+        }
+    }
+
+    fn unknown(name: &str) -> Truth {
+        Truth::Unknown(vec![format!("fact {name} is unknown")])
+    }
+
+    fn known_true() -> Predicate {
+        fact("system.logging_enabled", FactTest::IsTrue)
+    }
+
+    fn known_false() -> Predicate {
+        fact("system.logging_enabled", FactTest::IsFalse)
+    }
+
+    fn missing() -> Predicate {
+        fact(
+            "system.role",
+            FactTest::Equals(Scalar::Text("provider".to_owned())),
+        )
+    }
+
+    fn facts() -> Facts {
+        let mut facts = Facts::new();
+        facts.set("system.logging_enabled", true);
+        facts
+    }
+
+    #[test]
+    fn all_is_false_when_any_part_is_false() {
+        let predicate = Predicate::All(vec![missing(), known_false()]);
+        assert_eq!(truth(&predicate, &facts()), Truth::False);
+    }
+
+    #[test]
+    fn all_is_unknown_when_no_part_is_false() {
+        let predicate = Predicate::All(vec![known_true(), missing()]);
+        assert_eq!(truth(&predicate, &facts()), unknown("system.role"));
+    }
+
+    #[test]
+    fn any_is_true_when_any_part_is_true() {
+        let predicate = Predicate::Any(vec![missing(), known_true()]);
+        assert_eq!(truth(&predicate, &facts()), Truth::True);
+    }
+
+    #[test]
+    fn any_is_unknown_when_no_part_is_true() {
+        let predicate = Predicate::Any(vec![known_false(), missing()]);
+        assert_eq!(truth(&predicate, &facts()), unknown("system.role"));
+    }
+
+    #[test]
+    fn empty_combinators_have_identity_values() {
+        assert_eq!(truth(&Predicate::All(Vec::new()), &facts()), Truth::True);
+        assert_eq!(truth(&Predicate::Any(Vec::new()), &facts()), Truth::False);
+    }
+
+    #[test]
+    fn not_keeps_unknown() {
+        let predicate = Predicate::Not(Box::new(missing()));
+        assert_eq!(truth(&predicate, &facts()), unknown("system.role"));
+        let predicate = Predicate::Not(Box::new(known_true()));
+        assert_eq!(truth(&predicate, &facts()), Truth::False);
+    }
+
+    #[test]
+    fn is_set_is_never_unknown() {
+        let set = fact("system.role", FactTest::IsSet(true));
+        let unset = fact("system.role", FactTest::IsSet(false));
+        assert_eq!(truth(&set, &facts()), Truth::False);
+        assert_eq!(truth(&unset, &facts()), Truth::True);
+    }
+
+    #[test]
+    fn list_tests_accept_single_text() {
+        let value = FactValue::Text("4a".to_owned());
+        assert_eq!(
+            test_value(&FactTest::Contains("4a".to_owned()), &value),
+            Some(true)
+        );
+        let any_of = FactTest::AnyOf(vec!["5b".to_owned(), "4a".to_owned()]);
+        assert_eq!(test_value(&any_of, &value), Some(true));
+        assert_eq!(test_value(&FactTest::NotEmpty(true), &value), Some(true));
+    }
+
+    #[test]
+    fn nan_number_is_not_comparable() {
+        let value = FactValue::Number(f64::NAN);
+        assert_eq!(test_value(&FactTest::Gte(1.0), &value), None);
+        assert_eq!(test_value(&FactTest::Lte(1.0), &value), None);
+    }
+
+    #[test]
+    fn in_matches_any_option() {
+        let options = FactTest::In(vec![
+            Scalar::Text("in_the_loop".to_owned()),
+            Scalar::Text("on_the_loop".to_owned()),
+        ]);
+        let on = FactValue::Text("on_the_loop".to_owned());
+        let none = FactValue::Text("none".to_owned());
+        assert_eq!(test_value(&options, &on), Some(true));
+        assert_eq!(test_value(&options, &none), Some(false));
+        assert_eq!(test_value(&options, &FactValue::Bool(true)), None);
+    }
+}

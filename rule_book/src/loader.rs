@@ -187,8 +187,8 @@ impl<'a> Document<'a> {
     }
 }
 
-/// SHA-256 over the files in path order; each file contributes its path, a NUL byte, its length
-/// as a little-endian u64 and its bytes, so no two different books hash alike by concatenation.
+/// Computes SHA-256 over the files in path order. Each file contributes its path, a NUL byte,
+/// its length as a little-endian u64 and its bytes, so moving bytes between files changes the hash.
 fn version_hash(files: &[SourceFile<'_>]) -> String {
     let mut hasher = Sha256::new();
     for file in files {

@@ -11,11 +11,11 @@ pub struct Framework {
     pub title: String,
     /// Version of the legal text or standard the pack follows.
     pub version: String,
-    /// What the framework covers.
+    /// Scope of the framework in a few sentences.
     pub description: String,
     /// Title and URL of the source text.
     pub source: String,
-    /// Where the framework has force, when it is law (`eu`, `uk`).
+    /// Jurisdiction of a framework that is law (`eu`, `uk`); `None` for standards.
     pub jurisdiction: Option<String>,
     /// The verdict words this framework uses, in declared order.
     pub verdicts: Vec<String>,
@@ -54,7 +54,7 @@ impl OutcomeWords {
     }
 }
 
-/// What the evaluator concludes for one rule, before the framework names it.
+/// Evaluator result for one rule, before the framework's verdict word is applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Outcome {
     /// `applies_when` is false.
@@ -67,7 +67,7 @@ pub enum Outcome {
     Fail,
 }
 
-/// How serious a breach of the rule is.
+/// Seriousness of a breach of a rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
     /// Prohibited practice or systemic risk.
@@ -103,7 +103,7 @@ pub struct Rule {
     pub title: String,
     /// Article or clause of the source text.
     pub reference: String,
-    /// How serious a breach is.
+    /// Seriousness of a breach.
     pub severity: Severity,
     /// Date from which the obligation applies.
     pub effective_from: NaiveDate,
@@ -128,7 +128,7 @@ pub struct Rule {
 pub struct Check {
     /// Id, unique within the rule.
     pub id: String,
-    /// What the check tests, in plain words.
+    /// Plain-words statement of the condition the check tests.
     pub description: String,
     /// The check runs only when this holds; `None` means always.
     pub when: Option<Predicate>,
@@ -143,7 +143,7 @@ pub struct Check {
 pub struct EvidenceItem {
     /// Id a team lists in `system.evidence`; shared between rules of a framework.
     pub id: String,
-    /// What the evidence must contain.
+    /// Content the evidence must have.
     pub description: String,
     /// The evidence is required only when this holds; `None` means always.
     pub when: Option<Predicate>,

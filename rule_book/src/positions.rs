@@ -1,4 +1,4 @@
-//! Position-aware pass over a YAML file, run before serde sees it.
+//! Position-aware pass over a YAML file, run before serde parses it.
 //!
 //! serde cannot report where a value came from, and a map type takes the last of two duplicate
 //! keys without a word. This pass walks the parser events once and
@@ -184,7 +184,7 @@ impl Walk<'_> {
         Ok(())
     }
 
-    /// Whether the next node is a mapping key.
+    /// Returns whether the next node is a mapping key.
     fn is_key_position(&self) -> bool {
         matches!(
             self.frames.last(),

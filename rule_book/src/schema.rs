@@ -15,7 +15,7 @@ pub const RULE_SCHEMA: &str = include_str!("../schema/rule.schema.json");
 /// JSON Schema (2020-12) for `framework.yaml`.
 pub const FRAMEWORK_SCHEMA: &str = include_str!("../schema/framework.schema.json");
 
-/// Which of the two schemas a document is checked against.
+/// Schema a document is checked against.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Kind {
     Rule,

@@ -384,58 +384,19 @@ impl Predicates<'_> {
         name: &str,
         pointer: &str,
     ) -> Result<FactTest, LoadError> {
-        use FactType::{Bool, List, Number, Text};
-        let mut tests: Vec<(&str, FactTest, &[FactType])> = Vec::new();
-        if let Some(value) = &raw.equals {
-            tests.push((
-                "equals",
-                FactTest::Equals(scalar(value)),
-                &[Bool, Number, Text],
-            ));
-        }
-        if let Some(values) = &raw.in_list {
-            tests.push((
-                "in",
-                FactTest::In(values.iter().map(scalar).collect()),
-                &[Number, Text],
-            ));
-        }
-        if let Some(value) = &raw.contains {
-            tests.push(("contains", FactTest::Contains(value.clone()), &[List]));
-        }
-        if let Some(values) = &raw.any_of {
-            tests.push(("any_of", FactTest::AnyOf(values.clone()), &[List, Text]));
-        }
-        if raw.is_true.is_some() {
-            tests.push(("is_true", FactTest::IsTrue, &[Bool]));
-        }
-        if raw.is_false.is_some() {
-            tests.push(("is_false", FactTest::IsFalse, &[Bool]));
-        }
-        if let Some(bound) = raw.gte {
-            tests.push(("gte", FactTest::Gte(bound), &[Number]));
-        }
-        if let Some(bound) = raw.lte {
-            tests.push(("lte", FactTest::Lte(bound), &[Number]));
-        }
-        if let Some(set) = raw.is_set {
-            tests.push(("is_set", FactTest::IsSet(set), &[Bool, Number, Text, List]));
-        }
-        if let Some(not_empty) = raw.not_empty {
-            tests.push(("not_empty", FactTest::NotEmpty(not_empty), &[List, Text]));
-        }
+        let mut tests = operators(raw);
         if tests.len() != 1 {
             return Err(self.site.error(pointer, SHAPE_HELP));
         }
+
         let (operator, test, types) = tests.remove(0);
         let operator_pointer = child_pointer(pointer, operator);
         if !types.contains(&spec.kind) {
-            let message = format!(
-                "`{operator}` does not apply to `{name}`, a {} fact",
-                spec.kind.as_str()
-            );
+            let kind = spec.kind.as_str();
+            let message = format!("`{operator}` does not apply to `{name}`, a {kind} fact");
             return Err(self.site.error(&operator_pointer, message));
         }
+
         self.check_words(&test, spec, name, &operator_pointer)?;
         Ok(test)
     }
@@ -477,6 +438,51 @@ impl Predicates<'_> {
         }
         Ok(())
     }
+}
+
+/// One operator of a fact predicate: its key, the test, and the fact types it accepts.
+type Operator = (&'static str, FactTest, &'static [FactType]);
+
+/// Collects the operators set on a fact predicate; a valid predicate has exactly one.
+fn operators(raw: &RawPredicate) -> Vec<Operator> {
+    use FactType::{Bool, List, Number, Text};
+    let mut found: Vec<Operator> = Vec::new();
+    if let Some(value) = &raw.equals {
+        found.push((
+            "equals",
+            FactTest::Equals(scalar(value)),
+            &[Bool, Number, Text],
+        ));
+    }
+    if let Some(values) = &raw.in_list {
+        let options = values.iter().map(scalar).collect();
+        found.push(("in", FactTest::In(options), &[Number, Text]));
+    }
+    if let Some(value) = &raw.contains {
+        found.push(("contains", FactTest::Contains(value.clone()), &[List]));
+    }
+    if let Some(values) = &raw.any_of {
+        found.push(("any_of", FactTest::AnyOf(values.clone()), &[List, Text]));
+    }
+    if raw.is_true.is_some() {
+        found.push(("is_true", FactTest::IsTrue, &[Bool]));
+    }
+    if raw.is_false.is_some() {
+        found.push(("is_false", FactTest::IsFalse, &[Bool]));
+    }
+    if let Some(bound) = raw.gte {
+        found.push(("gte", FactTest::Gte(bound), &[Number]));
+    }
+    if let Some(bound) = raw.lte {
+        found.push(("lte", FactTest::Lte(bound), &[Number]));
+    }
+    if let Some(set) = raw.is_set {
+        found.push(("is_set", FactTest::IsSet(set), &[Bool, Number, Text, List]));
+    }
+    if let Some(not_empty) = raw.not_empty {
+        found.push(("not_empty", FactTest::NotEmpty(not_empty), &[List, Text]));
+    }
+    found
 }
 
 fn scalar(raw: &RawScalar) -> Scalar {

@@ -7,7 +7,7 @@ fn date(text: &str) -> NaiveDate {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
 }
 
-/// A day on which every rule of the pack is in force.
+/// Returns a day on which every rule of the pack is in force.
 fn in_force() -> NaiveDate {
     date("2028-09-01")
 }
@@ -31,7 +31,7 @@ fn status<'a>(verdicts: &'a [Verdict], name: &str) -> &'a str {
     &verdict(verdicts, name).status
 }
 
-/// A high-risk employment system (Annex III point 4a) that claims no derogation.
+/// Builds facts for a high-risk employment system (Annex III point 4a) with no derogation.
 fn high_risk(role: &str) -> Facts {
     let mut facts = Facts::new();
     facts.set("system.role", role);
@@ -45,7 +45,7 @@ fn high_risk(role: &str) -> Facts {
     facts
 }
 
-/// A chatbot that is not high-risk.
+/// Builds facts for a chatbot that is not high-risk.
 fn minimal_chatbot() -> Facts {
     let mut facts = Facts::new();
     facts.set("system.role", "provider");
@@ -112,7 +112,7 @@ fn high_risk_provider_without_evidence_needs_evidence() {
 }
 
 #[test]
-fn high_risk_provider_is_not_held_to_deployer_duties() {
+fn provider_skips_deployer_duties() {
     let verdicts = evaluate(&high_risk("provider"));
     assert_eq!(
         status(&verdicts, "art-26-deployer-duties"),
@@ -246,7 +246,7 @@ fn unknown_prohibited_flags_need_evidence() {
     );
 }
 
-/// A high-risk provider that meets every Art 12 duty.
+/// Builds facts for a high-risk system that meets every Art 12 duty.
 fn compliant_logging(role: Option<&str>) -> Facts {
     let mut facts = high_risk("provider");
     match role {

@@ -126,7 +126,7 @@ fn missing_required_field_names_it() {
 }
 
 #[test]
-fn missing_field_in_list_item_points_at_the_item() {
+fn missing_check_field_names_item() {
     let text = RULE.replace("    description: logging is on\n", "");
     let error = load_error(&[("demo/logging.yaml", &text)]);
     assert_names(&error, "demo/logging.yaml", 9, "checks.0.description");
@@ -285,7 +285,7 @@ fn alias_bomb_is_rejected_quickly() {
     let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for level in 1..=9 {
         let previous = format!("*a{}", level - 1);
-        let items = vec![previous.as_str(); 10].join(", ");
+        let items = [previous.as_str(); 10].join(", ");
         text.push_str(&format!("a{level}: &a{level} [{items}]\n"));
     }
     let started = Instant::now();
