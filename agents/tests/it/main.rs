@@ -1,0 +1,11 @@
+//! Integration tests of the code connector, each on a tree written for it.
+
+mod artefacts;
+mod config;
+mod languages;
+mod manifests;
+mod notebooks_and_cards;
+mod precision;
+mod secrets;
+mod support;
+mod walk;
