@@ -351,3 +351,22 @@ fn verdict_word_outside_vocabulary_is_rejected() {
     let error = load_error(&[("demo/logging.yaml", &text)]);
     assert_names(&error, "demo/logging.yaml", 15, "outcomes.fail");
 }
+
+#[test]
+fn deeply_nested_document_is_rejected() {
+    let depth = 50_000;
+    let text = format!("{}x{}", "[".repeat(depth), "]".repeat(depth));
+    let error = load_error(&[("demo/deep.yaml", &text)]);
+    assert_eq!(error.file(), Some("demo/deep.yaml"));
+    assert!(error.to_string().contains("recursion limit exceeded"), "{error}");
+}
+
+#[test]
+fn non_utf8_file_is_rejected() {
+    let root = tempfile::tempdir().unwrap();
+    write(root.path(), "demo/framework.yaml", FRAMEWORK);
+    std::fs::write(root.path().join("demo/latin1.yaml"), b"title: caf\xe9\n").unwrap();
+    let error = RuleBook::load_dir(root.path()).unwrap_err();
+    assert_eq!(error.file(), Some("demo/latin1.yaml"));
+    assert!(error.to_string().contains("not valid UTF-8"), "{error}");
+}
