@@ -52,6 +52,15 @@ pub enum Error {
         /// Path of the transaction's tenant context.
         context: String,
     },
+    /// A subscription named frameworks that are not in the catalogue.
+    #[error(
+        "unknown framework {slugs:?}; subscribe to slugs of the rule book's frameworks, \
+         which the catalogue lists"
+    )]
+    UnknownFrameworks {
+        /// Slugs missing from the catalogue.
+        slugs: Vec<String>,
+    },
     /// A write named a row that the current tenant cannot see.
     #[error("{entity} `{id}` not found in tenant `{tenant}`")]
     NotFound {

@@ -101,6 +101,13 @@ impl TenantTx {
         self.context.path().as_str()
     }
 
+    /// Returns the transaction's connection, so tests can run raw statements
+    /// under the tenant context.
+    #[cfg(feature = "testing")]
+    pub fn conn_for_tests(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
     pub(crate) fn conn(&mut self) -> &mut PgConnection {
         &mut self.tx
     }

@@ -4,10 +4,22 @@ use tracing::instrument;
 
 use crate::{Error, TenantTx};
 
-/// Replaces the tenant's subscriptions with `frameworks`; an unknown slug is
-/// rejected with [`Error::MissingReference`] naming it.
+/// Replaces the tenant's subscriptions with `frameworks`; slugs missing from
+/// the catalogue are rejected with [`Error::UnknownFrameworks`] naming them.
 #[instrument(skip_all, name = "store.subscriptions.set", fields(tenant.path = %tx.tenant(), frameworks.count = frameworks.len()))]
 pub async fn set(tx: &mut TenantTx, frameworks: &[&str]) -> Result<(), Error> {
+    let unknown: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT requested.slug FROM unnest($1::text[]) AS requested (slug) \
+         WHERE NOT EXISTS (SELECT 1 FROM frameworks WHERE frameworks.slug = requested.slug) \
+         ORDER BY requested.slug",
+    )
+    .bind(frameworks)
+    .fetch_all(tx.conn())
+    .await?;
+    if !unknown.is_empty() {
+        return Err(Error::UnknownFrameworks { slugs: unknown });
+    }
+
     let tenant = tx.tenant().to_owned();
     sqlx::query(
         "DELETE FROM framework_subscriptions \

@@ -11,7 +11,8 @@ use std::fmt;
 
 use crate::SlugError;
 
-/// Maximum length of one ltree label in PostgreSQL 15 (`LTREE_LABEL_MAX_CHARS`).
+/// Maximum length of one ltree label: PostgreSQL 15 accepts 255 characters and
+/// rejects 256 with "label string is too long".
 pub const MAX_LABEL_LEN: usize = 255;
 
 /// Separator between a parent slug and a child slug in a slug path.

@@ -1,1 +1,159 @@
-//! t
+//! Test helpers: a fresh, migrated database per test on a real PostgreSQL.
+//!
+//! With `TEST_DATABASE_URL` set (a superuser URL), databases are created on
+//! that server. Otherwise one embedded cluster is started with fsync off
+//! under `SECRUNA_TEST_PG_DIR`, or `target/test-pg` of the workspace, and left
+//! running for later test runs; test binaries running at the same time share
+//! it through the data folder's lock.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgPool};
+use tokio::sync::OnceCell;
+
+use crate::embedded::{create_database_if_missing, ensure_login_role, quote_identifier};
+use crate::{Error, Store};
+
+/// Environment variable with a superuser URL of an external test server.
+pub const TEST_DATABASE_URL_ENV: &str = "TEST_DATABASE_URL";
+
+/// Environment variable overriding the embedded test cluster's folder.
+pub const TEST_PG_DIR_ENV: &str = "SECRUNA_TEST_PG_DIR";
+
+/// Login role the tests' stores use; a member of `secruna_app` only.
+pub const TEST_LOGIN: &str = "secruna_test_login";
+
+/// Password of [`TEST_LOGIN`], for servers that do not trust local logins.
+const TEST_LOGIN_PASSWORD: &str = "secruna-test-only";
+
+/// Prefix of every test database name, followed by the creating process id.
+const DATABASE_PREFIX: &str = "secruna_test_";
+
+static SERVER_URL: OnceCell<String> = OnceCell::const_new();
+static NEXT_DATABASE: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh database, migrated, with a [`Store`] connected as the application
+/// login.
+#[derive(Debug)]
+pub struct TestDb {
+    /// Store connected as [`TEST_LOGIN`].
+    pub store: Store,
+    /// Superuser URL of this database, for setting up and tampering.
+    pub admin_url: String,
+    /// Application login URL of this database, for raw pools.
+    pub app_url: String,
+    /// Database name.
+    pub database: String,
+}
+
+impl TestDb {
+    /// Creates and migrates a database with a unique name.
+    ///
+    /// # Panics
+    ///
+    /// Panics with the cause when no server can be reached or set up, since
+    /// a test cannot go on without one.
+    pub async fn new() -> TestDb {
+        match TestDb::try_new().await {
+            Ok(test_db) => test_db,
+            Err(error) => panic!("test database setup failed: {error}"),
+        }
+    }
+
+    async fn try_new() -> Result<TestDb, Error> {
+        let server_url = SERVER_URL.get_or_try_init(server_url).await?;
+        let server = PgConnectOptions::from_str(server_url)?;
+        let database = format!(
+            "{DATABASE_PREFIX}{}_{}",
+            std::process::id(),
+            NEXT_DATABASE.fetch_add(1, Ordering::Relaxed)
+        );
+        create_database_if_missing(server_url, &database).await?;
+
+        let admin_url = server.clone().database(&database).to_url_lossy().to_string();
+        crate::migrate(&admin_url).await?;
+        ensure_login_role(&admin_url, TEST_LOGIN, Some(TEST_LOGIN_PASSWORD)).await?;
+        let app_url = server
+            .database(&database)
+            .username(TEST_LOGIN)
+            .password(TEST_LOGIN_PASSWORD)
+            .to_url_lossy()
+            .to_string();
+        let store = Store::connect_with(&app_url, 4).await?;
+        Ok(TestDb {
+            store,
+            admin_url,
+            app_url,
+            database,
+        })
+    }
+
+    /// Opens a pool on this database as the superuser.
+    pub async fn admin_pool(&self) -> PgPool {
+        connect_pool(&self.admin_url, 2).await
+    }
+
+    /// Opens a raw pool as the application login, bypassing [`Store`].
+    pub async fn app_pool(&self, max_connections: u32) -> PgPool {
+        connect_pool(&self.app_url, max_connections).await
+    }
+}
+
+async fn connect_pool(url: &str, max_connections: u32) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .connect(url)
+        .await
+        .unwrap_or_else(|error| panic!("connecting to the test database failed: {error}"))
+}
+
+/// Returns the superuser URL of the test server, starting the embedded
+/// cluster when no external server is configured, and drops databases left
+/// by test processes that have exited.
+async fn server_url() -> Result<String, Error> {
+    let url = match std::env::var(TEST_DATABASE_URL_ENV) {
+        Ok(url) if !url.is_empty() => url,
+        _ => crate::embedded::start_throwaway(&test_cluster_dir()).await?,
+    };
+    drop_stale_databases(&url).await?;
+    Ok(url)
+}
+
+fn test_cluster_dir() -> PathBuf {
+    match std::env::var_os(TEST_PG_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-pg"),
+    }
+}
+
+/// Drops test databases whose creating process no longer runs.
+async fn drop_stale_databases(server_url: &str) -> Result<(), Error> {
+    let pool = PgPoolOptions::new().max_connections(1).connect(server_url).await?;
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE starts_with(datname, $1)",
+    )
+    .bind(DATABASE_PREFIX)
+    .fetch_all(&pool)
+    .await?;
+    for name in names {
+        let Some(pid) = creator_pid(&name) else {
+            continue;
+        };
+        if std::fs::metadata(format!("/proc/{pid}")).is_ok() {
+            continue;
+        }
+        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_identifier(&name));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&pool).await?;
+    }
+    pool.close().await;
+    Ok(())
+}
+
+fn creator_pid(database: &str) -> Option<u32> {
+    let rest = database.strip_prefix(DATABASE_PREFIX)?;
+    let (pid, _) = rest.split_once('_')?;
+    pid.parse().ok()
+}

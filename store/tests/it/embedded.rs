@@ -1,0 +1,41 @@
+//! The embedded cluster is created once and reused.
+
+use std::os::unix::fs::PermissionsExt;
+
+use store::Store;
+
+use crate::context;
+
+#[tokio::test]
+async fn embedded_start_twice_reuses_cluster() {
+    let dir = tempfile::Builder::new().prefix("secruna-embedded-").tempdir().unwrap();
+    // The server may run as the postgres OS user, which must reach the folder.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data_dir = dir.path().join("data");
+
+    let first = store::embedded::start(&data_dir).await.unwrap();
+    assert!(first.started_server());
+    let store = Store::connect(&first.app_url).await.unwrap();
+    let mut tx = store.begin(&context("acme")).await.unwrap();
+    let created = store::tenants::ensure(&mut tx, "acme").await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(created.created);
+
+    let second = store::embedded::start(&data_dir).await.unwrap();
+    assert!(!second.started_server());
+    assert_eq!(second.app_url, first.app_url);
+    second.stop().await.unwrap();
+    store.close().await;
+    first.stop().await.unwrap();
+
+    let third = store::embedded::start(&data_dir).await.unwrap();
+    assert!(third.started_server());
+    let store = Store::connect(&third.app_url).await.unwrap();
+    let mut tx = store.begin(&context("acme")).await.unwrap();
+    let again = store::tenants::ensure(&mut tx, "acme").await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(!again.created);
+    assert_eq!(again.id, created.id);
+    store.close().await;
+    third.stop().await.unwrap();
+}
