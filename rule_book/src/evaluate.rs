@@ -83,11 +83,9 @@ fn evaluate_rule(rule: &Rule, facts: &Facts, on: NaiveDate, low_confidence: bool
         }
         Truth::True => applicable(rule, facts),
     };
-    if outcome != Outcome::NotApplicable && on < rule.effective_from {
-        reasons.push(format!(
-            "the obligation applies from {}",
-            rule.effective_from
-        ));
+    let effective_from = effective_from(rule, facts);
+    if outcome != Outcome::NotApplicable && on < effective_from {
+        reasons.push(format!("the obligation applies from {effective_from}"));
     }
     let needs_review = (rule.counsel_review && outcome != Outcome::NotApplicable)
         || (low_confidence && rule.applies_when.reads_facts());
@@ -101,9 +99,18 @@ fn evaluate_rule(rule: &Rule, facts: &Facts, on: NaiveDate, low_confidence: bool
         status: rule.outcomes.word(outcome).to_owned(),
         reasons,
         evidence_required,
-        effective_from: rule.effective_from,
+        effective_from,
         needs_review,
     }
+}
+
+/// Returns the rule's application date for this system. An override counts only when its `when`
+/// is true, so an unknown fact keeps the base date.
+fn effective_from(rule: &Rule, facts: &Facts) -> NaiveDate {
+    rule.effective_overrides
+        .iter()
+        .find(|entry| truth(&entry.when, facts) == Truth::True)
+        .map_or(rule.effective_from, |entry| entry.from)
 }
 
 /// Runs the checks and the evidence list of a rule that applies.

@@ -31,8 +31,8 @@ pub use crate::error::{EvalError, LoadError};
 pub use crate::evaluate::Verdict;
 pub use crate::facts::{CONFIDENCE_FACT, EVIDENCE_FACT, FactValue, Facts};
 pub use crate::model::{
-    Check, EvidenceItem, FactTest, Framework, Outcome, OutcomeWords, Predicate, Rule, Scalar,
-    Severity,
+    Check, EffectiveOverride, EvidenceItem, FactTest, Framework, Outcome, OutcomeWords, Predicate,
+    Rule, Scalar, Severity,
 };
 pub use crate::positions::ALIAS_EXPANSION_LIMIT;
 pub use crate::schema::{FRAMEWORK_SCHEMA, RULE_SCHEMA};

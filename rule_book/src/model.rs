@@ -105,8 +105,10 @@ pub struct Rule {
     pub reference: String,
     /// Seriousness of a breach.
     pub severity: Severity,
-    /// Date from which the obligation applies.
+    /// Date from which the obligation applies, unless an override matches.
     pub effective_from: NaiveDate,
+    /// Other application dates for some systems; the first override whose `when` is true wins.
+    pub effective_overrides: Vec<EffectiveOverride>,
     /// When the rule applies to a system.
     pub applies_when: Predicate,
     /// Automated checks over facts.
@@ -121,6 +123,15 @@ pub struct Rule {
     pub outcomes: OutcomeWords,
     /// File the rule was loaded from, relative to the rule-book root.
     pub file: String,
+}
+
+/// An application date that replaces the rule's `effective_from` for matching systems.
+#[derive(Debug, Clone)]
+pub struct EffectiveOverride {
+    /// Systems the date is for.
+    pub when: Predicate,
+    /// Date from which the obligation applies to them.
+    pub from: NaiveDate,
 }
 
 /// One automated check of a rule.

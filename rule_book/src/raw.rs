@@ -83,6 +83,8 @@ pub(crate) struct RawRule {
     pub(crate) reference: String,
     pub(crate) severity: String,
     pub(crate) effective_from: String,
+    #[serde(default)]
+    pub(crate) effective_overrides: Vec<RawEffectiveOverride>,
     pub(crate) applies_when: RawPredicate,
     pub(crate) checks: Vec<RawCheck>,
     pub(crate) evidence: Vec<RawEvidence>,
@@ -91,6 +93,14 @@ pub(crate) struct RawRule {
     pub(crate) review: Option<String>,
     #[serde(default)]
     pub(crate) outcomes: Option<RawOutcomeOverrides>,
+}
+
+/// A different application date for systems that match `when`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawEffectiveOverride {
+    pub(crate) when: RawPredicate,
+    pub(crate) from: String,
 }
 
 /// One automated check.

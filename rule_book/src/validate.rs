@@ -7,12 +7,15 @@ use chrono::NaiveDate;
 
 use crate::LoadError;
 use crate::model::{
-    Check, EvidenceItem, FactTest, Framework, Outcome, OutcomeWords, Predicate, Rule, Scalar,
-    Severity,
+    Check, EffectiveOverride, EvidenceItem, Framework, Outcome, OutcomeWords, Rule, Severity,
 };
-use crate::positions::{Positions, child_pointer, dotted};
-use crate::raw::{RawFramework, RawOutcomeOverrides, RawPredicate, RawRule, RawScalar};
+use crate::positions::{Positions, dotted};
+use crate::raw::{RawFramework, RawOutcomeOverrides, RawRule};
 use crate::vocabulary::{FactSpec, FactType, built_in};
+
+mod predicates;
+
+use predicates::Predicates;
 
 /// Confidence below which verdicts are marked for review when `framework.yaml` sets no value.
 const DEFAULT_REVIEW_BELOW_CONFIDENCE: f64 = 0.6;
@@ -188,16 +191,7 @@ pub(crate) fn rule(
             "severity must be critical, high, medium or low",
         )
     })?;
-    let effective_from =
-        NaiveDate::parse_from_str(&raw.effective_from, "%Y-%m-%d").map_err(|_| {
-            site.error(
-                "/effective_from",
-                format!(
-                    "`{}` is not a valid date; write YYYY-MM-DD",
-                    raw.effective_from
-                ),
-            )
-        })?;
+    let effective_from = date(&raw.effective_from, "/effective_from", site)?;
     let counsel_review = match raw.review.as_deref() {
         None => false,
         Some("counsel") => true,
@@ -211,6 +205,7 @@ pub(crate) fn rule(
 
     let predicates = Predicates { vocabulary, site };
     let applies_when = predicates.convert(&raw.applies_when, "/applies_when")?;
+    let effective_overrides = effective_overrides(&raw, &predicates)?;
     let checks = checks(&raw, &predicates)?;
     let evidence = evidence(&raw, &predicates)?;
     let outcomes = outcome_overrides(&framework.outcomes, raw.outcomes.as_ref());
@@ -223,6 +218,7 @@ pub(crate) fn rule(
         reference: raw.reference,
         severity,
         effective_from,
+        effective_overrides,
         applies_when,
         checks,
         evidence,
@@ -231,6 +227,27 @@ pub(crate) fn rule(
         outcomes,
         file: site.file.to_owned(),
     })
+}
+
+fn date(text: &str, pointer: &str, site: &Site<'_>) -> Result<NaiveDate, LoadError> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+        let message = format!("`{text}` is not a valid date; write YYYY-MM-DD");
+        site.error(pointer, message)
+    })
+}
+
+fn effective_overrides(
+    raw: &RawRule,
+    predicates: &Predicates<'_>,
+) -> Result<Vec<EffectiveOverride>, LoadError> {
+    let mut overrides = Vec::new();
+    for (index, entry) in raw.effective_overrides.iter().enumerate() {
+        let pointer = format!("/effective_overrides/{index}");
+        let when = predicates.convert(&entry.when, &format!("{pointer}/when"))?;
+        let from = date(&entry.from, &format!("{pointer}/from"), predicates.site)?;
+        overrides.push(EffectiveOverride { when, from });
+    }
+    Ok(overrides)
 }
 
 fn severity(word: &str) -> Option<Severity> {
@@ -318,177 +335,4 @@ fn outcome_overrides(base: &OutcomeWords, overrides: Option<&RawOutcomeOverrides
         pick(&overrides.not_applicable, &mut words.not_applicable);
     }
     words
-}
-
-/// Converts predicates, checking fact names, operator types and allowed words.
-struct Predicates<'a> {
-    vocabulary: &'a Vocabulary,
-    site: &'a Site<'a>,
-}
-
-const SHAPE_HELP: &str = "a predicate is exactly one of `all`, `any`, `not`, or `fact` with one operator (equals, in, contains, any_of, is_true, is_false, gte, lte, is_set, not_empty)";
-
-impl Predicates<'_> {
-    fn convert(&self, raw: &RawPredicate, pointer: &str) -> Result<Predicate, LoadError> {
-        let combinators = [
-            raw.all.is_some(),
-            raw.any.is_some(),
-            raw.not.is_some(),
-            raw.fact.is_some(),
-        ];
-        if combinators.iter().filter(|set| **set).count() != 1 {
-            return Err(self.site.error(pointer, SHAPE_HELP));
-        }
-        if let Some(parts) = &raw.all {
-            return Ok(Predicate::All(
-                self.convert_list(parts, &child_pointer(pointer, "all"))?,
-            ));
-        }
-        if let Some(parts) = &raw.any {
-            return Ok(Predicate::Any(
-                self.convert_list(parts, &child_pointer(pointer, "any"))?,
-            ));
-        }
-        if let Some(inner) = &raw.not {
-            return Ok(Predicate::Not(Box::new(
-                self.convert(inner, &child_pointer(pointer, "not"))?,
-            )));
-        }
-        let name = raw.fact.clone().unwrap_or_default();
-        let Some(spec) = self.vocabulary.get(&name) else {
-            let message = format!(
-                "unknown fact `{name}`; use a built-in fact name or declare it under `facts` in framework.yaml"
-            );
-            return Err(self.site.error(&child_pointer(pointer, "fact"), message));
-        };
-        let test = self.fact_test(raw, spec, &name, pointer)?;
-        Ok(Predicate::Fact { name, test })
-    }
-
-    fn convert_list(
-        &self,
-        parts: &[RawPredicate],
-        pointer: &str,
-    ) -> Result<Vec<Predicate>, LoadError> {
-        parts
-            .iter()
-            .enumerate()
-            .map(|(index, part)| self.convert(part, &child_pointer(pointer, &index.to_string())))
-            .collect()
-    }
-
-    fn fact_test(
-        &self,
-        raw: &RawPredicate,
-        spec: &FactSpec,
-        name: &str,
-        pointer: &str,
-    ) -> Result<FactTest, LoadError> {
-        let mut tests = operators(raw);
-        if tests.len() != 1 {
-            return Err(self.site.error(pointer, SHAPE_HELP));
-        }
-
-        let (operator, test, types) = tests.remove(0);
-        let operator_pointer = child_pointer(pointer, operator);
-        if !types.contains(&spec.kind) {
-            let kind = spec.kind.as_str();
-            let message = format!("`{operator}` does not apply to `{name}`, a {kind} fact");
-            return Err(self.site.error(&operator_pointer, message));
-        }
-
-        self.check_words(&test, spec, name, &operator_pointer)?;
-        Ok(test)
-    }
-
-    /// Rejects literals a fact can never take, such as `role: provder`.
-    fn check_words(
-        &self,
-        test: &FactTest,
-        spec: &FactSpec,
-        name: &str,
-        pointer: &str,
-    ) -> Result<(), LoadError> {
-        let literals: Vec<Scalar> = match test {
-            FactTest::Equals(value) => vec![value.clone()],
-            FactTest::In(values) => values.clone(),
-            FactTest::Contains(word) => vec![Scalar::Text(word.clone())],
-            FactTest::AnyOf(words) => words.iter().cloned().map(Scalar::Text).collect(),
-            _ => Vec::new(),
-        };
-        for literal in literals {
-            let fits = match (&literal, spec.kind) {
-                (Scalar::Bool(_), FactType::Bool) | (Scalar::Number(_), FactType::Number) => true,
-                (Scalar::Text(word), FactType::Text | FactType::List) => {
-                    spec.values.is_empty() || spec.values.contains(word)
-                }
-                _ => false,
-            };
-            if !fits {
-                let allowed = if spec.values.is_empty() {
-                    format!("a {} value", spec.kind.as_str())
-                } else {
-                    spec.values.join(", ")
-                };
-                return Err(self.site.error(
-                    pointer,
-                    format!("`{literal}` is not a possible value of `{name}`; expected {allowed}"),
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// One operator of a fact predicate: its key, the test, and the fact types it accepts.
-type Operator = (&'static str, FactTest, &'static [FactType]);
-
-/// Collects the operators set on a fact predicate; a valid predicate has exactly one.
-fn operators(raw: &RawPredicate) -> Vec<Operator> {
-    use FactType::{Bool, List, Number, Text};
-    let mut found: Vec<Operator> = Vec::new();
-    if let Some(value) = &raw.equals {
-        found.push((
-            "equals",
-            FactTest::Equals(scalar(value)),
-            &[Bool, Number, Text],
-        ));
-    }
-    if let Some(values) = &raw.in_list {
-        let options = values.iter().map(scalar).collect();
-        found.push(("in", FactTest::In(options), &[Number, Text]));
-    }
-    if let Some(value) = &raw.contains {
-        found.push(("contains", FactTest::Contains(value.clone()), &[List]));
-    }
-    if let Some(values) = &raw.any_of {
-        found.push(("any_of", FactTest::AnyOf(values.clone()), &[List, Text]));
-    }
-    if raw.is_true.is_some() {
-        found.push(("is_true", FactTest::IsTrue, &[Bool]));
-    }
-    if raw.is_false.is_some() {
-        found.push(("is_false", FactTest::IsFalse, &[Bool]));
-    }
-    if let Some(bound) = raw.gte {
-        found.push(("gte", FactTest::Gte(bound), &[Number]));
-    }
-    if let Some(bound) = raw.lte {
-        found.push(("lte", FactTest::Lte(bound), &[Number]));
-    }
-    if let Some(set) = raw.is_set {
-        found.push(("is_set", FactTest::IsSet(set), &[Bool, Number, Text, List]));
-    }
-    if let Some(not_empty) = raw.not_empty {
-        found.push(("not_empty", FactTest::NotEmpty(not_empty), &[List, Text]));
-    }
-    found
-}
-
-fn scalar(raw: &RawScalar) -> Scalar {
-    match raw {
-        RawScalar::Bool(value) => Scalar::Bool(*value),
-        RawScalar::Number(value) => Scalar::Number(*value),
-        RawScalar::Text(value) => Scalar::Text(value.clone()),
-    }
 }

@@ -516,3 +516,26 @@ fn verdict_serialises_with_interface_field_names() {
         ]
     );
 }
+
+#[test]
+fn annex_i_only_product_applies_later() {
+    let mut facts = high_risk("provider");
+    facts.set("system.annex_iii", Vec::<String>::new());
+    facts.set("system.annex_i_product", true);
+    let art9 = verdict(&evaluate(&facts), "art-9-risk-management").clone();
+    assert_eq!(art9.status, "needs_evidence");
+    assert_eq!(art9.effective_from, date("2028-08-02"));
+
+    facts.set("system.annex_iii", ["4a"]);
+    let art9 = verdict(&evaluate(&facts), "art-9-risk-management").clone();
+    assert_eq!(art9.effective_from, date("2027-12-02"));
+}
+
+#[test]
+fn credit_scoring_deployer_needs_fria() {
+    let mut facts = high_risk("deployer");
+    facts.set("system.annex_iii", ["5b"]);
+    facts.set("tenant.public_body", false);
+    facts.set("tenant.public_service", false);
+    assert_eq!(status(&evaluate(&facts), "art-27-fria"), "needs_evidence");
+}

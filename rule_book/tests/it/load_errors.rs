@@ -358,7 +358,10 @@ fn deeply_nested_document_is_rejected() {
     let text = format!("{}x{}", "[".repeat(depth), "]".repeat(depth));
     let error = load_error(&[("demo/deep.yaml", &text)]);
     assert_eq!(error.file(), Some("demo/deep.yaml"));
-    assert!(error.to_string().contains("recursion limit exceeded"), "{error}");
+    assert!(
+        error.to_string().contains("recursion limit exceeded"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -369,4 +372,12 @@ fn non_utf8_file_is_rejected() {
     let error = RuleBook::load_dir(root.path()).unwrap_err();
     assert_eq!(error.file(), Some("demo/latin1.yaml"));
     assert!(error.to_string().contains("not valid UTF-8"), "{error}");
+}
+
+#[test]
+fn invalid_override_date_is_rejected() {
+    let overrides = "effective_overrides:\n  - when: {fact: system.annex_i_product, is_true: true}\n    from: 2028-13-01\n";
+    let text = RULE.replace("applies_when:", &format!("{overrides}applies_when:"));
+    let error = load_error(&[("demo/logging.yaml", &text)]);
+    assert_names(&error, "demo/logging.yaml", 9, "effective_overrides.0.from");
 }
