@@ -60,11 +60,11 @@ pub enum LoadError {
         line: usize,
         /// Path of the field, for example `checks.1.require.fact`.
         field: String,
-        /// What is wrong and how to fix it.
+        /// The problem and its fix.
         message: String,
     },
 
-    /// The folder holds no framework.
+    /// The folder contains no framework.
     #[error("no framework folder with a framework.yaml found under {}", dir.display())]
     Empty {
         /// Folder that was searched.

@@ -27,14 +27,14 @@ pub struct Verdict {
     /// A word from the framework's verdict vocabulary (EU AI Act: pass, fail, needs_evidence,
     /// not_applicable).
     pub status: String,
-    /// Why the rule got this status, one sentence each.
+    /// Reasons for the status, one sentence each.
     pub reasons: Vec<String>,
     /// Evidence ids the rule requires that `system.evidence` does not list yet.
     pub evidence_required: Vec<String>,
     /// Date from which the obligation applies.
     pub effective_from: NaiveDate,
-    /// Whether a person should confirm the verdict: the rule asks for counsel review, or the
-    /// rule's applicability rests on a classification with low confidence.
+    /// Whether a person should confirm the verdict: the rule is marked for counsel review, or
+    /// the rule's applicability rests on a classification with low confidence.
     pub needs_review: bool,
 }
 

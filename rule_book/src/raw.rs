@@ -21,7 +21,7 @@ pub(crate) struct RawFramework {
     pub(crate) facts: Vec<RawFactDeclaration>,
 }
 
-/// Where the framework's text comes from.
+/// Title and URL of the framework's source text.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSource {

@@ -149,30 +149,35 @@ fn operators(raw: &RawPredicate) -> Vec<Operator> {
         let options = values.iter().map(scalar).collect();
         found.push(("in", FactTest::In(options), &[Number, Text]));
     }
+
     if let Some(value) = &raw.contains {
         found.push(("contains", FactTest::Contains(value.clone()), &[List]));
     }
     if let Some(values) = &raw.any_of {
         found.push(("any_of", FactTest::AnyOf(values.clone()), &[List, Text]));
     }
+
     if raw.is_true.is_some() {
         found.push(("is_true", FactTest::IsTrue, &[Bool]));
     }
     if raw.is_false.is_some() {
         found.push(("is_false", FactTest::IsFalse, &[Bool]));
     }
+
     if let Some(bound) = raw.gte {
         found.push(("gte", FactTest::Gte(bound), &[Number]));
     }
     if let Some(bound) = raw.lte {
         found.push(("lte", FactTest::Lte(bound), &[Number]));
     }
+
     if let Some(set) = raw.is_set {
         found.push(("is_set", FactTest::IsSet(set), &[Bool, Number, Text, List]));
     }
     if let Some(not_empty) = raw.not_empty {
         found.push(("not_empty", FactTest::NotEmpty(not_empty), &[List, Text]));
     }
+
     found
 }
 

@@ -381,3 +381,53 @@ fn invalid_override_date_is_rejected() {
     let error = load_error(&[("demo/logging.yaml", &text)]);
     assert_names(&error, "demo/logging.yaml", 9, "effective_overrides.0.from");
 }
+
+#[test]
+fn framework_vocabulary_names_verdicts() {
+    let root = tempfile::tempdir().unwrap();
+    let framework = FRAMEWORK
+        .replace(
+            "{id: pass, description: passes}",
+            "{id: compliant, description: passes}",
+        )
+        .replace(
+            "{id: fail, description: fails}",
+            "{id: breach, description: fails}",
+        )
+        .replace(
+            "outcomes: {pass: pass, fail: fail,",
+            "outcomes: {pass: compliant, fail: breach,",
+        );
+    write(root.path(), "demo/framework.yaml", &framework);
+    let rule = format!("{RULE}outcomes: {{needs_evidence: breach}}\n");
+    write(root.path(), "demo/logging.yaml", &rule);
+    let book = RuleBook::load_dir(root.path()).unwrap();
+
+    let on = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let mut facts = rule_book::Facts::new();
+    facts.set("system.role", "provider");
+    facts.set("system.logging_enabled", true);
+    facts.set("system.evidence", ["log-schema"]);
+    assert_eq!(
+        book.evaluate("demo", &facts, on).unwrap()[0].status,
+        "compliant"
+    );
+
+    facts.set("system.logging_enabled", false);
+    assert_eq!(
+        book.evaluate("demo", &facts, on).unwrap()[0].status,
+        "breach"
+    );
+
+    facts.remove("system.logging_enabled");
+    assert_eq!(
+        book.evaluate("demo", &facts, on).unwrap()[0].status,
+        "breach"
+    );
+
+    facts.set("system.role", "deployer");
+    assert_eq!(
+        book.evaluate("demo", &facts, on).unwrap()[0].status,
+        "not_applicable"
+    );
+}
