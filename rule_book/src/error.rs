@@ -39,14 +39,16 @@ pub enum LoadError {
 
     /// The file uses more YAML aliases than the loader accepts.
     #[error(
-        "{file}:{line}: YAML aliases expand to more than {limit} nodes; write the values out \
-         instead of using anchors and aliases"
+        "{file}:{line}: field `{field}`: YAML aliases expand to more than {limit} nodes; write \
+         the values out instead of using anchors and aliases"
     )]
     AliasLimit {
         /// File relative to the rule-book root.
         file: String,
         /// 1-based line of the alias that crossed the limit.
         line: usize,
+        /// Path of that alias, for example `a3.7`.
+        field: String,
         /// Maximum number of nodes that aliases may expand to in one file.
         limit: usize,
     },
@@ -98,7 +100,9 @@ impl LoadError {
     /// Returns the field path the error is about, if it is about one.
     pub fn field(&self) -> Option<&str> {
         match self {
-            LoadError::DuplicateKey { field, .. } | LoadError::Invalid { field, .. } => Some(field),
+            LoadError::DuplicateKey { field, .. }
+            | LoadError::AliasLimit { field, .. }
+            | LoadError::Invalid { field, .. } => Some(field),
             _ => None,
         }
     }

@@ -139,13 +139,14 @@ impl Walk<'_> {
                         "mapping keys must be plain text, not aliases",
                     ));
                 }
-                self.node(line)?;
+                let pointer = self.node(line)?;
                 let size = self.anchor_sizes.get(&anchor).copied().unwrap_or(1);
                 self.expanded = self.expanded.saturating_add(size);
                 if self.expanded > ALIAS_EXPANSION_LIMIT {
                     return Err(LoadError::AliasLimit {
                         file: self.file.to_owned(),
                         line,
+                        field: dotted(&pointer),
                         limit: ALIAS_EXPANSION_LIMIT,
                     });
                 }

@@ -307,6 +307,7 @@ fn alias_bomb_is_rejected_quickly() {
     );
     assert_eq!(error.file(), Some("demo/bomb.yaml"));
     assert_eq!(error.line(), Some(4));
+    assert_eq!(error.field(), Some("a3.7"));
     assert!(
         error
             .to_string()
