@@ -39,7 +39,8 @@ pub enum CatalogueError {
 }
 
 fn location_suffix(line: Option<usize>) -> String {
-    line.map(|line| format!(" at line {line}")).unwrap_or_default()
+    line.map(|line| format!(" at line {line}"))
+        .unwrap_or_default()
 }
 
 /// The compiled detector catalogue.
@@ -158,7 +159,9 @@ impl Catalogue {
 
     /// Returns the canonical subjects of every detector entry, in catalogue order.
     pub fn subjects(&self) -> impl Iterator<Item = &str> {
-        self.detectors.iter().map(|detector| detector.subject.as_str())
+        self.detectors
+            .iter()
+            .map(|detector| detector.subject.as_str())
     }
 
     /// Returns the detector for a package of an ecosystem, comparing names exactly after the

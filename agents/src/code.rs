@@ -69,7 +69,10 @@ impl Default for CodeScanOptions {
     fn default() -> Self {
         CodeScanOptions {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
-            skip_dirs: DEFAULT_SKIP_DIRS.iter().map(|name| (*name).to_owned()).collect(),
+            skip_dirs: DEFAULT_SKIP_DIRS
+                .iter()
+                .map(|name| (*name).to_owned())
+                .collect(),
             threads: 0,
             hash_artefacts: true,
         }
@@ -141,12 +144,22 @@ pub fn scan_tree(
     progress: &ScanProgress,
     sink: &(dyn Fn(Finding) + Sync),
 ) -> Result<CodeScanReport, ScanError> {
-    let metadata = std::fs::metadata(root)
-        .map_err(|source| ScanError::Root { path: root.to_owned(), source })?;
+    let metadata = std::fs::metadata(root).map_err(|source| ScanError::Root {
+        path: root.to_owned(),
+        source,
+    })?;
     if !metadata.is_dir() {
         return Err(ScanError::NotADirectory(root.to_owned()));
     }
-    let canonical_root = std::fs::canonicalize(root)
-        .map_err(|source| ScanError::Root { path: root.to_owned(), source })?;
-    Ok(walk::run(&canonical_root, catalogue, options, progress, sink))
+    let canonical_root = std::fs::canonicalize(root).map_err(|source| ScanError::Root {
+        path: root.to_owned(),
+        source,
+    })?;
+    Ok(walk::run(
+        &canonical_root,
+        catalogue,
+        options,
+        progress,
+        sink,
+    ))
 }

@@ -9,6 +9,4 @@ pub mod catalogue;
 pub mod code;
 
 pub use catalogue::{Catalogue, CatalogueError};
-pub use code::{
-    scan_tree, CodeScanOptions, CodeScanReport, ScanError, ScanIssue, ScanProgress,
-};
+pub use code::{CodeScanOptions, CodeScanReport, ScanError, ScanIssue, ScanProgress, scan_tree};

@@ -7,8 +7,8 @@ use regex::Regex;
 
 use super::spec::{CatalogueSpec, DetectorSpec, Ecosystem, Language, ModelSpec};
 use super::{
-    normalise_package, Catalogue, CatalogueError, Detector, Hint, IacType, ModelFamily,
-    SecretFormat, TextScanner,
+    Catalogue, CatalogueError, Detector, Hint, IacType, ModelFamily, SecretFormat, TextScanner,
+    normalise_package,
 };
 
 /// Date and version stamps that may follow a model identifier.
@@ -16,8 +16,13 @@ pub(crate) const MODEL_STAMP: &str =
     r"(?:-\d{4}-\d{2}-\d{2}|-\d{8}|@\d{8}|-latest|-\d{3}|-v\d+(?::\d+)?|:latest|:\d+(?:\.\d+)?b)*";
 
 /// Calls whose string argument is a Hugging Face repository id.
-const HF_REPO_CALLS: [&str; 5] =
-    ["from_pretrained", "pipeline(", "SentenceTransformer(", "hf_hub_download", "snapshot_download"];
+const HF_REPO_CALLS: [&str; 5] = [
+    "from_pretrained",
+    "pipeline(",
+    "SentenceTransformer(",
+    "hf_hub_download",
+    "snapshot_download",
+];
 
 /// Literals that start a CloudFormation or ARM resource type.
 const IAC_TYPE_PREFIXES: [&str; 2] = ["AWS::", "Microsoft."];
@@ -27,7 +32,11 @@ pub(super) fn compile(spec: CatalogueSpec) -> Result<Catalogue, CatalogueError> 
     for (index, detector) in spec.detectors.iter().enumerate() {
         tables.add_detector(index, detector)?;
     }
-    let models = spec.models.iter().map(compile_model).collect::<Result<Vec<_>, _>>()?;
+    let models = spec
+        .models
+        .iter()
+        .map(compile_model)
+        .collect::<Result<Vec<_>, _>>()?;
     let secrets = spec
         .secrets
         .iter()
@@ -64,7 +73,11 @@ pub(super) fn compile(spec: CatalogueSpec) -> Result<Catalogue, CatalogueError> 
         imports: tables.imports,
         mcp_files: spec.mcp_files.clone(),
         models,
-        hf_orgs: spec.hf_orgs.iter().map(|(org, provider)| (org.clone(), provider.clone())).collect(),
+        hf_orgs: spec
+            .hf_orgs
+            .iter()
+            .map(|(org, provider)| (org.clone(), provider.clone()))
+            .collect(),
         secrets,
         iac_types,
         ci_actions: tables.ci_actions,
@@ -87,9 +100,16 @@ struct Tables {
 }
 
 impl Tables {
-    fn add_detector(&mut self, index: usize, detector: &DetectorSpec) -> Result<(), CatalogueError> {
+    fn add_detector(
+        &mut self,
+        index: usize,
+        detector: &DetectorSpec,
+    ) -> Result<(), CatalogueError> {
         if detector.subject.trim().is_empty() {
-            return Err(entry_error(index, "subject is empty: give the canonical name"));
+            return Err(entry_error(
+                index,
+                "subject is empty: give the canonical name",
+            ));
         }
         for (ecosystem, names) in &detector.packages {
             for name in names {
@@ -102,11 +122,17 @@ impl Tables {
             }
         }
         for iac_type in &detector.iac_types {
-            self.iac_types.push(parse_iac_type(iac_type, index, &detector.subject)?);
+            self.iac_types
+                .push(parse_iac_type(iac_type, index, &detector.subject)?);
         }
-        self.ci_actions
-            .extend(detector.ci_actions.iter().map(|action| (action.to_ascii_lowercase(), index)));
-        self.env_vars.extend(detector.env_vars.iter().map(|name| (name.clone(), index)));
+        self.ci_actions.extend(
+            detector
+                .ci_actions
+                .iter()
+                .map(|action| (action.to_ascii_lowercase(), index)),
+        );
+        self.env_vars
+            .extend(detector.env_vars.iter().map(|name| (name.clone(), index)));
         Ok(())
     }
 
@@ -127,13 +153,17 @@ impl Tables {
                 message: format!("maven package `{name}` is not group:artifact"),
             });
         }
-        self.packages.insert((ecosystem, normalise_package(ecosystem, name)), index);
+        self.packages
+            .insert((ecosystem, normalise_package(ecosystem, name)), index);
         Ok(())
     }
 }
 
 fn entry_error(index: usize, message: &str) -> CatalogueError {
-    CatalogueError::Entry { entry: format!("detectors[{index}]"), message: message.to_owned() }
+    CatalogueError::Entry {
+        entry: format!("detectors[{index}]"),
+        message: message.to_owned(),
+    }
 }
 
 /// Parses `name`, `prefix*` or `name[kind=Value]`.
@@ -152,7 +182,12 @@ fn parse_iac_type(text: &str, detector: usize, subject: &str) -> Result<IacType,
         None => (text, None),
     };
     let is_prefix = name.ends_with('*');
-    Ok(IacType { name: name.trim_end_matches('*').to_owned(), is_prefix, kind, detector })
+    Ok(IacType {
+        name: name.trim_end_matches('*').to_owned(),
+        is_prefix,
+        kind,
+        detector,
+    })
 }
 
 fn compile_regex(entry: &str, pattern: &str) -> Result<Regex, CatalogueError> {
@@ -180,7 +215,10 @@ fn compile_model(model: &ModelSpec) -> Result<ModelFamily, CatalogueError> {
         category: model.category,
         gpai: model.gpai,
         regex: compile_regex(&model.provider, &pattern)?,
-        whole: compile_regex(&model.provider, &format!(r"(?i)(?:^|[/\-])(?:{alternatives})"))?,
+        whole: compile_regex(
+            &model.provider,
+            &format!(r"(?i)(?:^|[/\-])(?:{alternatives})"),
+        )?,
     })
 }
 
@@ -243,7 +281,11 @@ fn build_scanner(
             entry: "prefilter".into(),
             message: format!("cannot build the keyword automaton: {error}"),
         })?;
-    Ok(TextScanner { automaton, patterns, hints })
+    Ok(TextScanner {
+        automaton,
+        patterns,
+        hints,
+    })
 }
 
 fn add_code_patterns(spec: &CatalogueSpec, language: Language, push: &mut impl FnMut(&str, Hint)) {

@@ -46,7 +46,12 @@ pub(crate) fn inspect(
         return Ok(None);
     }
     if !hash {
-        return Ok(Some(Artefact { format, size_bytes, sha256: None, bytes_read: header_len as u64 }));
+        return Ok(Some(Artefact {
+            format,
+            size_bytes,
+            sha256: None,
+            bytes_read: header_len as u64,
+        }));
     }
 
     let mut hasher = Sha256::new();
@@ -64,7 +69,12 @@ pub(crate) fn inspect(
         bytes_read += count as u64;
     }
     let sha256 = hex::encode(hasher.finalize());
-    Ok(Some(Artefact { format, size_bytes, sha256: Some(sha256), bytes_read }))
+    Ok(Some(Artefact {
+        format,
+        size_bytes,
+        sha256: Some(sha256),
+        bytes_read,
+    }))
 }
 
 fn read_up_to(file: &mut File, header: &mut [u8]) -> io::Result<usize> {
@@ -105,7 +115,9 @@ fn is_pickle(header: &[u8]) -> bool {
 
 /// A safetensors file starts with the little-endian length of a JSON header that follows.
 fn is_safetensors(header: &[u8], size_bytes: u64) -> bool {
-    let Some(length_bytes) = header.get(..8) else { return false };
+    let Some(length_bytes) = header.get(..8) else {
+        return false;
+    };
     let mut length = [0u8; 8];
     length.copy_from_slice(length_bytes);
     let json_length = u64::from_le_bytes(length);
@@ -114,7 +126,8 @@ fn is_safetensors(header: &[u8], size_bytes: u64) -> bool {
 
 /// joblib compresses with zlib, gzip, bz2, xz, lzma or lz4.
 fn is_compressed(header: &[u8]) -> bool {
-    let zlib = header.len() >= 2 && header[0] == 0x78 && matches!(header[1], 0x01 | 0x5e | 0x9c | 0xda);
+    let zlib =
+        header.len() >= 2 && header[0] == 0x78 && matches!(header[1], 0x01 | 0x5e | 0x9c | 0xda);
     zlib || header.starts_with(b"\x1f\x8b")
         || header.starts_with(b"BZh")
         || header.starts_with(b"\xfd7zXZ\x00")

@@ -19,7 +19,10 @@ pub(crate) struct TextView<'t> {
 
 impl<'t> TextView<'t> {
     pub(crate) fn new(text: &'t str) -> Self {
-        TextView { text, line_starts: OnceCell::new() }
+        TextView {
+            text,
+            line_starts: OnceCell::new(),
+        }
     }
 
     fn line_starts(&self) -> &[usize] {
@@ -40,16 +43,23 @@ impl<'t> TextView<'t> {
     /// Returns the full line that holds a byte offset, without its line break.
     pub(crate) fn line_text(&self, offset: usize) -> &'t str {
         let starts = self.line_starts();
-        let index = starts.partition_point(|start| *start <= offset).saturating_sub(1);
+        let index = starts
+            .partition_point(|start| *start <= offset)
+            .saturating_sub(1);
         let start = starts[index];
-        let end = starts.get(index + 1).map_or(self.text.len(), |next| next - 1);
+        let end = starts
+            .get(index + 1)
+            .map_or(self.text.len(), |next| next - 1);
         self.text[start..end].trim_end_matches('\r')
     }
 
     /// Tells whether the line holding `offset` is a whole-line comment (`#`, `//`, `/*`, `*`).
     pub(crate) fn is_comment_line(&self, offset: usize) -> bool {
         let line = self.line_text(offset).trim_start();
-        line.starts_with('#') || line.starts_with("//") || line.starts_with("/*") || line.starts_with("* ")
+        line.starts_with('#')
+            || line.starts_with("//")
+            || line.starts_with("/*")
+            || line.starts_with("* ")
     }
 
     /// Returns the trimmed, shortened line at `offset` as evidence.
@@ -59,7 +69,11 @@ impl<'t> TextView<'t> {
 }
 
 fn memchr_newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    bytes.iter().enumerate().filter(|(_, byte)| **byte == b'\n').map(|(offset, _)| offset)
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, byte)| **byte == b'\n')
+        .map(|(offset, _)| offset)
 }
 
 /// Cuts a text to [`MAX_EVIDENCE_CHARS`] characters.
@@ -120,7 +134,11 @@ impl Draft {
 
     /// Sets `gpai = "true"` when the flag is set.
     pub(crate) fn gpai(self, gpai: bool) -> Self {
-        if gpai { self.attr("gpai", "true") } else { self }
+        if gpai {
+            self.attr("gpai", "true")
+        } else {
+            self
+        }
     }
 
     /// Sets the evidence excerpt.
@@ -154,8 +172,11 @@ fn default_confidence(kind: FindingKind) -> f32 {
 /// Keeps one draft per (kind, subject), the one with the lowest line.
 pub(crate) fn deduplicate(drafts: &mut Vec<Draft>) {
     drafts.sort_by(|left, right| {
-        (left.kind, &left.subject, left.line.unwrap_or(u32::MAX))
-            .cmp(&(right.kind, &right.subject, right.line.unwrap_or(u32::MAX)))
+        (left.kind, &left.subject, left.line.unwrap_or(u32::MAX)).cmp(&(
+            right.kind,
+            &right.subject,
+            right.line.unwrap_or(u32::MAX),
+        ))
     });
     drafts.dedup_by(|later, first| later.kind == first.kind && later.subject == first.subject);
 }

@@ -35,7 +35,12 @@ fn grammar(language: Language) -> &'static Regex {
 }
 
 /// Reports every import of a catalogue module.
-pub(crate) fn scan(catalogue: &Catalogue, view: &TextView<'_>, language: Language, drafts: &mut Vec<Draft>) {
+pub(crate) fn scan(
+    catalogue: &Catalogue,
+    view: &TextView<'_>,
+    language: Language,
+    drafts: &mut Vec<Draft>,
+) {
     for captures in grammar(language).captures_iter(view.text) {
         for group in captures.iter().skip(1).flatten() {
             if language == Language::Go && !inside_go_import(view.text, group.start()) {
@@ -45,12 +50,15 @@ pub(crate) fn scan(catalogue: &Catalogue, view: &TextView<'_>, language: Languag
                 continue;
             }
             for module in module_names(language, group.as_str()) {
-                let Some(detector) = catalogue.import(language, module) else { continue };
-                let draft = Draft::for_detector(FindingKind::Import, &catalogue.detectors[detector])
-                    .attr("language", language.as_str())
-                    .attr("module", module)
-                    .at_line(view.line_of(group.start()))
-                    .evidence(view.evidence_at(group.start()));
+                let Some(detector) = catalogue.import(language, module) else {
+                    continue;
+                };
+                let draft =
+                    Draft::for_detector(FindingKind::Import, &catalogue.detectors[detector])
+                        .attr("language", language.as_str())
+                        .attr("module", module)
+                        .at_line(view.line_of(group.start()))
+                        .evidence(view.evidence_at(group.start()));
                 drafts.push(draft);
             }
         }

@@ -21,7 +21,11 @@ pub(crate) struct Declared {
 
 impl Declared {
     pub(crate) fn new(ecosystem: Ecosystem, name: &str) -> Self {
-        Declared { ecosystem, name: name.to_owned(), line_hint: None }
+        Declared {
+            ecosystem,
+            name: name.to_owned(),
+            line_hint: None,
+        }
     }
 }
 
@@ -60,13 +64,18 @@ pub(crate) fn scan(
 
 fn report(catalogue: &Catalogue, view: &TextView<'_>, parsed: &Parsed, drafts: &mut Vec<Draft>) {
     for declared in &parsed.packages {
-        let Some(detector) = catalogue.package(declared.ecosystem, &declared.name) else { continue };
-        let mut draft = Draft::for_detector(FindingKind::Dependency, &catalogue.detectors[detector])
-            .attr("ecosystem", declared.ecosystem.as_str())
-            .attr("package", &declared.name);
+        let Some(detector) = catalogue.package(declared.ecosystem, &declared.name) else {
+            continue;
+        };
+        let mut draft =
+            Draft::for_detector(FindingKind::Dependency, &catalogue.detectors[detector])
+                .attr("ecosystem", declared.ecosystem.as_str())
+                .attr("package", &declared.name);
         let line_hint = declared.line_hint.as_deref().unwrap_or(&declared.name);
         if let Some(offset) = token_offset(view.text, line_hint) {
-            draft = draft.at_line(view.line_of(offset)).evidence(view.evidence_at(offset));
+            draft = draft
+                .at_line(view.line_of(offset))
+                .evidence(view.evidence_at(offset));
         }
         if let Some(description) = &parsed.description {
             draft = draft.attr("project_description", description);
@@ -77,12 +86,16 @@ fn report(catalogue: &Catalogue, view: &TextView<'_>, parsed: &Parsed, drafts: &
 
 /// Returns the offset of the first occurrence of `token` that is not part of a longer name.
 pub(crate) fn token_offset(text: &str, token: &str) -> Option<usize> {
-    let is_name_byte = |byte: u8| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-' | b'.');
-    text.match_indices(token).map(|(offset, _)| offset).find(|offset| {
-        let before = offset.checked_sub(1).map(|index| text.as_bytes()[index]);
-        let after = text.as_bytes().get(offset + token.len()).copied();
-        !before.is_some_and(is_name_byte) && !after.is_some_and(|byte| is_name_byte(byte) && byte != b'.')
-    })
+    let is_name_byte =
+        |byte: u8| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-' | b'.');
+    text.match_indices(token)
+        .map(|(offset, _)| offset)
+        .find(|offset| {
+            let before = offset.checked_sub(1).map(|index| text.as_bytes()[index]);
+            let after = text.as_bytes().get(offset + token.len()).copied();
+            !before.is_some_and(is_name_byte)
+                && !after.is_some_and(|byte| is_name_byte(byte) && byte != b'.')
+        })
 }
 
 /// Returns the distribution name at the start of a PEP 508 requirement (`openai>=1; extra`).

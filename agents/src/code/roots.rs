@@ -16,7 +16,10 @@ pub(crate) struct ProjectRoots {
 
 impl ProjectRoots {
     pub(crate) fn new(scan_root: PathBuf) -> Self {
-        ProjectRoots { scan_root, cache: Mutex::new(HashMap::new()) }
+        ProjectRoots {
+            scan_root,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Returns the project root of a `/`-separated path relative to the scan root, itself
@@ -38,14 +41,18 @@ impl ProjectRoots {
         }
         // NOTE: an unreadable folder counts as no root; its files were not readable either.
         let is_root = std::fs::read_dir(self.scan_root.join(folder)).is_ok_and(|entries| {
-            entries.flatten().any(|entry| entry.file_name().to_str().is_some_and(is_root_marker))
+            entries
+                .flatten()
+                .any(|entry| entry.file_name().to_str().is_some_and(is_root_marker))
         });
         self.lock().insert(folder.to_owned(), is_root);
         is_root
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, bool>> {
-        self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

@@ -98,7 +98,11 @@ pub(crate) fn route(relative: &str, name: &str, catalogue: &Catalogue) -> Option
     if name == "secruna.yaml" {
         return Some(Route::Declaration);
     }
-    if catalogue.mcp_files.iter().any(|suffix| path_ends_with(relative, suffix)) {
+    if catalogue
+        .mcp_files
+        .iter()
+        .any(|suffix| path_ends_with(relative, suffix))
+    {
         return Some(Route::Mcp);
     }
     if is_workflow(relative) {
@@ -124,11 +128,15 @@ pub(crate) fn is_root_marker(name: &str) -> bool {
 
 fn path_ends_with(relative: &str, suffix: &str) -> bool {
     relative == suffix
-        || relative.strip_suffix(suffix).is_some_and(|head| head.ends_with('/'))
+        || relative
+            .strip_suffix(suffix)
+            .is_some_and(|head| head.ends_with('/'))
 }
 
 fn is_workflow(relative: &str) -> bool {
-    let Some((folder, name)) = relative.rsplit_once('/') else { return false };
+    let Some((folder, name)) = relative.rsplit_once('/') else {
+        return false;
+    };
     (folder == ".github/workflows" || folder.ends_with("/.github/workflows"))
         && (name.ends_with(".yml") || name.ends_with(".yaml"))
 }
@@ -191,7 +199,11 @@ fn route_extension(name: &str, extension: &str) -> Option<Route> {
             Route::Config(Config::Other)
         }
         "txt" | "rst" => Route::Prose,
-        _ => return route_artefact(name, extension).map(Route::Artefact).or_else(|| dotenv(name)),
+        _ => {
+            return route_artefact(name, extension)
+                .map(Route::Artefact)
+                .or_else(|| dotenv(name));
+        }
     };
     Some(route)
 }

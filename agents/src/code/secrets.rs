@@ -3,7 +3,7 @@
 use proto::FindingKind;
 use sha2::{Digest, Sha256};
 
-use super::context::{shorten, Draft, TextView};
+use super::context::{Draft, TextView, shorten};
 use super::text::bit;
 use crate::catalogue::{Catalogue, Category, SecretFormat};
 
@@ -22,7 +22,12 @@ struct Candidate<'t> {
 }
 
 /// Runs the secret formats whose bit is set in `formats` and reports each distinct key.
-pub(crate) fn scan(catalogue: &Catalogue, view: &TextView<'_>, formats: u64, drafts: &mut Vec<Draft>) {
+pub(crate) fn scan(
+    catalogue: &Catalogue,
+    view: &TextView<'_>,
+    formats: u64,
+    drafts: &mut Vec<Draft>,
+) {
     let mut candidates = Vec::new();
     for (index, format) in catalogue.secrets.iter().enumerate() {
         if formats & bit(index) == 0 {
@@ -33,13 +38,22 @@ pub(crate) fn scan(catalogue: &Catalogue, view: &TextView<'_>, formats: u64, dra
                 && byte_before_is_boundary(view.text, found.start())
                 && byte_after_is_boundary(view.text, found.end());
             if bounded && looks_random(&found.as_str()[format.prefix.len()..]) {
-                candidates.push(Candidate { start: found.start(), value: found.as_str(), format });
+                candidates.push(Candidate {
+                    start: found.start(),
+                    value: found.as_str(),
+                    format,
+                });
             }
         }
     }
     // Where two formats match at one place (`sk-ant-…` also fits the OpenAI `sk-…` format),
     // the one with the longer, more specific prefix wins.
-    candidates.sort_by_key(|candidate| (candidate.start, std::cmp::Reverse(candidate.format.prefix.len())));
+    candidates.sort_by_key(|candidate| {
+        (
+            candidate.start,
+            std::cmp::Reverse(candidate.format.prefix.len()),
+        )
+    });
     candidates.dedup_by_key(|candidate| candidate.start);
     for candidate in candidates {
         drafts.push(secret_draft(view, &candidate));
@@ -49,14 +63,20 @@ pub(crate) fn scan(catalogue: &Catalogue, view: &TextView<'_>, formats: u64, dra
 fn secret_draft(view: &TextView<'_>, candidate: &Candidate<'_>) -> Draft {
     let visible: String = candidate.value.chars().take(VISIBLE_PREFIX_CHARS).collect();
     let sha256 = hex::encode(Sha256::digest(candidate.value.as_bytes()));
-    let redacted_line = view.line_text(candidate.start).replace(candidate.value, &format!("{visible}…[redacted]"));
-    Draft::new(FindingKind::Secret, candidate.format.name.clone(), Category::HostedApi)
-        .attr("provider", &candidate.format.provider)
-        .attr("secret_type", &candidate.format.name)
-        .attr("prefix", visible)
-        .attr("sha256", sha256)
-        .at_line(view.line_of(candidate.start))
-        .evidence(shorten(redacted_line.trim()))
+    let redacted_line = view
+        .line_text(candidate.start)
+        .replace(candidate.value, &format!("{visible}…[redacted]"));
+    Draft::new(
+        FindingKind::Secret,
+        candidate.format.name.clone(),
+        Category::HostedApi,
+    )
+    .attr("provider", &candidate.format.provider)
+    .attr("secret_type", &candidate.format.name)
+    .attr("prefix", visible)
+    .attr("sha256", sha256)
+    .at_line(view.line_of(candidate.start))
+    .evidence(shorten(redacted_line.trim()))
 }
 
 fn byte_before_is_boundary(text: &str, start: usize) -> bool {
@@ -64,7 +84,9 @@ fn byte_before_is_boundary(text: &str, start: usize) -> bool {
 }
 
 fn byte_after_is_boundary(text: &str, end: usize) -> bool {
-    text.as_bytes().get(end).is_none_or(|byte| !is_key_byte(*byte))
+    text.as_bytes()
+        .get(end)
+        .is_none_or(|byte| !is_key_byte(*byte))
 }
 
 fn is_key_byte(byte: u8) -> bool {
@@ -98,8 +120,14 @@ mod tests {
 
     #[test]
     fn entropy_rejects_placeholders() {
-        assert!(!looks_random("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"));
-        assert!(!looks_random("your-api-key-goes-here-your-api-key-goes-here"));
-        assert!(looks_random("T3BlbkFJq8vN2mXr7LpW4sYb9ZcK1eHdG6uJfA0tQwEiRo"));
+        assert!(!looks_random(
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+        ));
+        assert!(!looks_random(
+            "your-api-key-goes-here-your-api-key-goes-here"
+        ));
+        assert!(looks_random(
+            "T3BlbkFJq8vN2mXr7LpW4sYb9ZcK1eHdG6uJfA0tQwEiRo"
+        ));
     }
 }

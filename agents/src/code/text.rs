@@ -38,9 +38,21 @@ pub(crate) fn scan(
             Hint::Iac => pending.iac = true,
             Hint::Model(index) => pending.models |= bit(index),
             Hint::Secret(index) => pending.secrets |= bit(index),
-            Hint::Client(detector) => client_hit(catalogue, view, hit.start(), pattern, detector, language, drafts),
-            Hint::Host(detector) => host_hit(catalogue, view, hit.start(), pattern, detector, drafts),
-            Hint::Image(detector) => image_hit(catalogue, view, hit.start(), pattern, detector, drafts),
+            Hint::Client(detector) => client_hit(
+                catalogue,
+                view,
+                hit.start(),
+                pattern,
+                detector,
+                language,
+                drafts,
+            ),
+            Hint::Host(detector) => {
+                host_hit(catalogue, view, hit.start(), pattern, detector, drafts)
+            }
+            Hint::Image(detector) => {
+                image_hit(catalogue, view, hit.start(), pattern, detector, drafts)
+            }
         }
     }
 
@@ -65,11 +77,14 @@ pub(crate) fn scan(
 
 /// Sets bit `index`; the catalogue compiler keeps families and formats under 64.
 pub(crate) fn bit(index: usize) -> u64 {
-    1u64.checked_shl(u32::try_from(index).unwrap_or(u32::MAX)).unwrap_or(0)
+    1u64.checked_shl(u32::try_from(index).unwrap_or(u32::MAX))
+        .unwrap_or(0)
 }
 
 fn exact_at<'t>(view: &TextView<'t>, start: usize, pattern: &str) -> Option<&'t str> {
-    view.text.get(start..start + pattern.len()).filter(|found| *found == pattern)
+    view.text
+        .get(start..start + pattern.len())
+        .filter(|found| *found == pattern)
 }
 
 fn is_identifier_byte(byte: u8) -> bool {
@@ -92,7 +107,11 @@ fn client_hit(
     if exact_at(view, start, pattern).is_none() {
         return;
     }
-    let starts_with_identifier = pattern.as_bytes().first().copied().is_some_and(is_identifier_byte);
+    let starts_with_identifier = pattern
+        .as_bytes()
+        .first()
+        .copied()
+        .is_some_and(is_identifier_byte);
     if starts_with_identifier && byte_before(view.text, start).is_some_and(is_identifier_byte) {
         return;
     }
@@ -128,11 +147,15 @@ fn host_hit(
         return;
     }
     let detector = &catalogue.detectors[detector];
-    let draft = Draft::new(FindingKind::ApiEndpoint, detector.subject.clone(), crate::catalogue::Category::HostedApi)
-        .gpai(detector.gpai)
-        .attr("host", pattern.trim_end_matches('.'))
-        .at_line(view.line_of(start))
-        .evidence(view.evidence_at(start));
+    let draft = Draft::new(
+        FindingKind::ApiEndpoint,
+        detector.subject.clone(),
+        crate::catalogue::Category::HostedApi,
+    )
+    .gpai(detector.gpai)
+    .attr("host", pattern.trim_end_matches('.'))
+    .at_line(view.line_of(start))
+    .evidence(view.evidence_at(start));
     let draft = match &detector.provider {
         Some(provider) => draft.attr("provider", provider),
         None => draft,
@@ -154,15 +177,24 @@ fn image_hit(
     let before_ok = byte_before(view.text, start)
         .is_none_or(|byte| matches!(byte, b'/' | b'"' | b'\'' | b'=' | b' ' | b'\t'));
     let after = view.text.as_bytes().get(start + pattern.len()).copied();
-    let after_ok = after.is_none_or(|byte| matches!(byte, b':' | b'@' | b'"' | b'\'' | b' ' | b'\t' | b'\r' | b'\n'));
+    let after_ok = after.is_none_or(|byte| {
+        matches!(
+            byte,
+            b':' | b'@' | b'"' | b'\'' | b' ' | b'\t' | b'\r' | b'\n'
+        )
+    });
     if !before_ok || !after_ok || view.is_comment_line(start) {
         return;
     }
     let detector = &catalogue.detectors[detector];
-    let draft = Draft::new(FindingKind::ServingContainer, detector.subject.clone(), crate::catalogue::Category::Serving)
-        .attr("image", image_reference(view.line_text(start), pattern))
-        .at_line(view.line_of(start))
-        .evidence(view.evidence_at(start));
+    let draft = Draft::new(
+        FindingKind::ServingContainer,
+        detector.subject.clone(),
+        crate::catalogue::Category::Serving,
+    )
+    .attr("image", image_reference(view.line_text(start), pattern))
+    .at_line(view.line_of(start))
+    .evidence(view.evidence_at(start));
     let draft = match &detector.provider {
         Some(provider) => draft.attr("provider", provider),
         None => draft,
@@ -173,8 +205,14 @@ fn image_hit(
 /// Returns the whole image reference (registry, repository, tag) around a repository name.
 fn image_reference(line: &str, repository: &str) -> String {
     let is_reference_char = |c: char| c.is_ascii_alphanumeric() || "./:@_-".contains(c);
-    let Some(position) = line.find(repository) else { return repository.to_owned() };
-    let start = line[..position].rfind(|c: char| !is_reference_char(c)).map_or(0, |index| index + 1);
-    let end = line[position..].find(|c: char| !is_reference_char(c)).map_or(line.len(), |index| position + index);
+    let Some(position) = line.find(repository) else {
+        return repository.to_owned();
+    };
+    let start = line[..position]
+        .rfind(|c: char| !is_reference_char(c))
+        .map_or(0, |index| index + 1);
+    let end = line[position..]
+        .find(|c: char| !is_reference_char(c))
+        .map_or(line.len(), |index| position + index);
     line[start..end].to_owned()
 }

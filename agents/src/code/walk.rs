@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use ignore::{DirEntry, WalkBuilder, WalkState};
 use proto::Finding;
 
-use super::context::{deduplicate, Draft};
+use super::context::{Draft, deduplicate};
 use super::roots::ProjectRoots;
 use super::route::{self, Route};
-use super::{artefact, dispatch, CodeScanOptions, CodeScanReport, ScanIssue, ScanProgress};
+use super::{CodeScanOptions, CodeScanReport, ScanIssue, ScanProgress, artefact, dispatch};
 use crate::catalogue::Catalogue;
 
 /// State shared by all workers of one scan.
@@ -52,14 +52,20 @@ pub(super) fn run(
     tracing::debug!(scan.root = %shared.scope, "code scan started");
 
     walk_builder(root, options).build_parallel().run(|| {
-        let mut worker = Worker { shared: &shared, buffer: Vec::new() };
+        let mut worker = Worker {
+            shared: &shared,
+            buffer: Vec::new(),
+        };
         Box::new(move |entry| {
             worker.visit(entry);
             WalkState::Continue
         })
     });
 
-    let mut errors = shared.issues.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut errors = shared
+        .issues
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     errors.sort_by(|left, right| (&left.path, &left.message).cmp(&(&right.path, &right.message)));
     CodeScanReport {
         files_seen: progress.files_seen.load(Ordering::Relaxed),
@@ -83,8 +89,13 @@ fn walk_builder(root: &Path, options: &CodeScanOptions) -> WalkBuilder {
         .threads(options.threads);
     let skip_dirs: HashSet<String> = options.skip_dirs.iter().cloned().collect();
     builder.filter_entry(move |entry| {
-        let is_dir = entry.file_type().is_some_and(|file_type| file_type.is_dir());
-        let skipped = entry.file_name().to_str().is_some_and(|name| skip_dirs.contains(name));
+        let is_dir = entry
+            .file_type()
+            .is_some_and(|file_type| file_type.is_dir());
+        let skipped = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|name| skip_dirs.contains(name));
         entry.depth() == 0 || !(is_dir && skipped)
     });
     builder
@@ -103,14 +114,22 @@ impl Worker<'_> {
             Ok(entry) => entry,
             Err(error) => return self.walk_error(&error),
         };
-        if !entry.file_type().is_some_and(|file_type| file_type.is_file()) {
+        if !entry
+            .file_type()
+            .is_some_and(|file_type| file_type.is_file())
+        {
             return;
         }
-        self.shared.progress.files_seen.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .progress
+            .files_seen
+            .fetch_add(1, Ordering::Relaxed);
 
         let relative = self.relative(entry.path());
         let name = entry.file_name().to_string_lossy();
-        let Some(route) = route::route(&relative, &name, self.shared.catalogue) else { return };
+        let Some(route) = route::route(&relative, &name, self.shared.catalogue) else {
+            return;
+        };
         let drafts = match route {
             Route::Artefact(format) => self.artefact(entry.path(), &relative, format),
             _ => self.text_file(entry.path(), &relative, route),
@@ -123,15 +142,27 @@ impl Worker<'_> {
     fn relative(&self, path: &Path) -> String {
         let relative = path.strip_prefix(self.shared.root).unwrap_or(path);
         let text = relative.to_string_lossy();
-        if std::path::MAIN_SEPARATOR == '/' { text.into_owned() } else { text.replace('\\', "/") }
+        if std::path::MAIN_SEPARATOR == '/' {
+            text.into_owned()
+        } else {
+            text.replace('\\', "/")
+        }
     }
 
-    fn artefact(&mut self, path: &Path, relative: &str, format: route::ArtefactFormat) -> Option<Vec<Draft>> {
+    fn artefact(
+        &mut self,
+        path: &Path,
+        relative: &str,
+        format: route::ArtefactFormat,
+    ) -> Option<Vec<Draft>> {
         let hash = self.shared.options.hash_artefacts;
         let found = match artefact::inspect(path, format, hash, &mut self.buffer) {
             Ok(found) => found,
             Err(error) => {
-                self.issue(relative, format!("cannot read model artefact: {error}; check the file's permissions"));
+                self.issue(
+                    relative,
+                    format!("cannot read model artefact: {error}; check the file's permissions"),
+                );
                 return None;
             }
         };
@@ -144,10 +175,15 @@ impl Worker<'_> {
         if let Err(error) = self.read(path) {
             match error {
                 ReadError::TooLarge => {
-                    self.shared.skipped_too_large.fetch_add(1, Ordering::Relaxed);
+                    self.shared
+                        .skipped_too_large
+                        .fetch_add(1, Ordering::Relaxed);
                 }
                 ReadError::Io(error) => {
-                    self.issue(relative, format!("cannot read file: {error}; check the file's permissions"));
+                    self.issue(
+                        relative,
+                        format!("cannot read file: {error}; check the file's permissions"),
+                    );
                 }
             }
             return None;
@@ -175,13 +211,20 @@ impl Worker<'_> {
         self.buffer.clear();
         let capacity = usize::try_from(size).unwrap_or(0);
         self.buffer.reserve(capacity);
-        file.take(self.shared.options.max_file_size).read_to_end(&mut self.buffer)?;
+        file.take(self.shared.options.max_file_size)
+            .read_to_end(&mut self.buffer)?;
         Ok(())
     }
 
     fn count_read(&self, bytes: u64) {
-        self.shared.progress.files_scanned.fetch_add(1, Ordering::Relaxed);
-        self.shared.progress.bytes_read.fetch_add(bytes, Ordering::Relaxed);
+        self.shared
+            .progress
+            .files_scanned
+            .fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .progress
+            .bytes_read
+            .fetch_add(bytes, Ordering::Relaxed);
     }
 
     fn send(&self, relative: &str, mut drafts: Vec<Draft>) {
@@ -194,7 +237,12 @@ impl Worker<'_> {
             let finding = Finding {
                 source: "code".to_owned(),
                 scope: self.shared.scope.clone(),
-                external_id: Finding::stable_id(&self.shared.scope, relative, draft.kind, &draft.subject),
+                external_id: Finding::stable_id(
+                    &self.shared.scope,
+                    relative,
+                    draft.kind,
+                    &draft.subject,
+                ),
                 kind: draft.kind,
                 subject: draft.subject,
                 path: relative.to_owned(),
@@ -204,20 +252,35 @@ impl Worker<'_> {
                 attributes: draft.attributes,
                 evidence: draft.evidence,
             };
-            self.shared.progress.findings.fetch_add(1, Ordering::Relaxed);
+            self.shared
+                .progress
+                .findings
+                .fetch_add(1, Ordering::Relaxed);
             (self.shared.sink)(finding);
         }
     }
 
     fn walk_error(&self, error: &ignore::Error) {
-        let path = error_path(error).map(|path| self.relative(&path)).unwrap_or_default();
-        self.issue(&path, format!("cannot walk: {error}; check the folder's permissions"));
+        let path = error_path(error)
+            .map(|path| self.relative(&path))
+            .unwrap_or_default();
+        self.issue(
+            &path,
+            format!("cannot walk: {error}; check the folder's permissions"),
+        );
     }
 
     fn issue(&self, relative: &str, message: String) {
         tracing::debug!(file.path = relative, error = %message, "code scan issue");
-        let issue = ScanIssue { path: relative.to_owned(), message };
-        self.shared.issues.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(issue);
+        let issue = ScanIssue {
+            path: relative.to_owned(),
+            message,
+        };
+        self.shared
+            .issues
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(issue);
     }
 }
 

@@ -4,7 +4,7 @@ use sha2::{Digest, Sha256};
 
 use agents::CodeScanOptions;
 
-use crate::support::{attribute, row_without_line, Tree};
+use crate::support::{Tree, attribute, row_without_line};
 
 fn safetensors_bytes() -> Vec<u8> {
     let header = br#"{"__metadata__":{}}"#;
@@ -24,7 +24,12 @@ fn tflite_bytes() -> Vec<u8> {
 /// Writes one genuine file per format, and files with artefact names but other content.
 fn artefact_tree() -> Tree {
     let tree = Tree::new();
-    tree.file("models/classifier.onnx", [0x08, 0x07, 0x12, 0x07, b'p', b'y', b't', b'o', b'r', b'c', b'h']);
+    tree.file(
+        "models/classifier.onnx",
+        [
+            0x08, 0x07, 0x12, 0x07, b'p', b'y', b't', b'o', b'r', b'c', b'h',
+        ],
+    );
     tree.file("models/weights.pt", b"PK\x03\x04archive/data.pkl");
     tree.file("models/legacy.pth", [0x80, 0x02, b'}', b'q', 0x00]);
     tree.file("models/model.safetensors", safetensors_bytes());
@@ -40,7 +45,10 @@ fn artefact_tree() -> Tree {
     tree.file("fake/notes.pkl", "these are my pickled-cucumber notes\n");
     tree.file("fake/readme.onnx", "see the wiki\n");
     tree.file("fake/empty.gguf", "");
-    tree.file("fake/broken.safetensors", b"\xff\xff\xff\xff\xff\xff\xff\xff{");
+    tree.file(
+        "fake/broken.safetensors",
+        b"\xff\xff\xff\xff\xff\xff\xff\xff{",
+    );
     tree.file("fake/firmware.bin", b"PK\x03\x04");
     tree
 }
@@ -83,18 +91,27 @@ fn artefact_larger_than_the_size_bound_is_still_hashed() {
     let mut bytes = b"GGUF".to_vec();
     bytes.resize(3 * 1024 * 1024 + 17, 0xab);
     tree.file("big/model.gguf", &bytes);
-    let options = CodeScanOptions { max_file_size: 1024, ..CodeScanOptions::default() };
+    let options = CodeScanOptions {
+        max_file_size: 1024,
+        ..CodeScanOptions::default()
+    };
     let scan = tree.scan_with(&options);
     let gguf = scan.get("big/model.gguf", "artefact", "gguf");
     assert_eq!(attribute(gguf, "size_bytes"), bytes.len().to_string());
-    assert_eq!(attribute(gguf, "sha256"), hex::encode(Sha256::digest(&bytes)));
+    assert_eq!(
+        attribute(gguf, "sha256"),
+        hex::encode(Sha256::digest(&bytes))
+    );
     assert_eq!(scan.report.skipped_too_large, 0);
 }
 
 #[test]
 fn artefact_hashing_can_be_turned_off() {
     let tree = artefact_tree();
-    let options = CodeScanOptions { hash_artefacts: false, ..CodeScanOptions::default() };
+    let options = CodeScanOptions {
+        hash_artefacts: false,
+        ..CodeScanOptions::default()
+    };
     let scan = tree.scan_with(&options);
     let gguf = scan.get("models/llm.gguf", "artefact", "gguf");
     assert_eq!(attribute(gguf, "sha256"), "");

@@ -1,6 +1,6 @@
 //! Serving containers, infrastructure as code, MCP server configurations and CI workflows.
 
-use crate::support::{attribute, row, Tree};
+use crate::support::{Tree, attribute, row};
 
 #[test]
 fn serving_containers_in_dockerfiles_compose_and_kubernetes() {
@@ -67,14 +67,27 @@ resource "azurerm_machine_learning_workspace" "ml" {}
         row("infra/main.tf", 9, "iac_resource", "azure-openai"),
         row("infra/main.tf", 14, "iac_resource", "google-vertex-ai"),
         row("infra/main.tf", 15, "iac_resource", "aws-bedrock"),
-        row("infra/main.tf", 17, "iac_resource", "azure-machine-learning"),
+        row(
+            "infra/main.tf",
+            17,
+            "iac_resource",
+            "azure-machine-learning",
+        ),
         row("infra/openai.bicep", 1, "iac_resource", "azure-openai"),
-        row("infra/openai.bicep", 5, "iac_resource", "azure-machine-learning"),
+        row(
+            "infra/openai.bicep",
+            5,
+            "iac_resource",
+            "azure-machine-learning",
+        ),
         row("infra/stack.yaml", 3, "iac_resource", "aws-sagemaker"),
         row("infra/stack.yaml", 5, "iac_resource", "aws-bedrock"),
     ]);
     let openai = scan.get("infra/main.tf", "iac_resource", "azure-openai");
-    assert_eq!(attribute(openai, "resource_type"), "azurerm_cognitive_account");
+    assert_eq!(
+        attribute(openai, "resource_type"),
+        "azurerm_cognitive_account"
+    );
     assert_eq!(attribute(openai, "category"), "infrastructure");
     assert_eq!(attribute(openai, "provider"), "azure-openai");
 }
@@ -100,21 +113,40 @@ fn mcp_configurations_yield_one_finding_per_server() {
         "tools/.vscode/mcp.json",
         "{\n  // VS Code allows comments here\n  \"servers\": {\n    \"fetch\": { \"command\": \"uvx\", \"args\": [\"mcp-server-fetch\"] }\n  }\n}\n",
     );
-    tree.file("desktop/claude_desktop_config.json", r#"{"mcpServers": {"files": {"command": "node", "args": ["server.js"]}}}"#);
-    tree.file("other/settings.json", r#"{"mcpServers": {"ignored": {"command": "x"}}}"#);
+    tree.file(
+        "desktop/claude_desktop_config.json",
+        r#"{"mcpServers": {"files": {"command": "node", "args": ["server.js"]}}}"#,
+    );
+    tree.file(
+        "other/settings.json",
+        r#"{"mcpServers": {"ignored": {"command": "x"}}}"#,
+    );
     let scan = tree.scan();
     scan.assert_rows(vec![
         row(".mcp.json", 3, "mcp_server", "github"),
         row(".mcp.json", 8, "mcp_server", "docs"),
-        row("desktop/claude_desktop_config.json", 1, "mcp_server", "files"),
+        row(
+            "desktop/claude_desktop_config.json",
+            1,
+            "mcp_server",
+            "files",
+        ),
         row("tools/.vscode/mcp.json", 4, "mcp_server", "fetch"),
     ]);
     let github = scan.get(".mcp.json", "mcp_server", "github");
-    assert_eq!(attribute(github, "package"), "@modelcontextprotocol/server-github");
+    assert_eq!(
+        attribute(github, "package"),
+        "@modelcontextprotocol/server-github"
+    );
     assert_eq!(attribute(github, "command"), "npx");
     assert_eq!(attribute(github, "transport"), "stdio");
     assert_eq!(attribute(github, "category"), "agent_tooling");
-    assert!(!github.attributes.values().any(|value| value.contains("ghp_")));
+    assert!(
+        !github
+            .attributes
+            .values()
+            .any(|value| value.contains("ghp_"))
+    );
     let docs = scan.get(".mcp.json", "mcp_server", "docs");
     assert_eq!(attribute(docs, "url"), "https://mcp.example.invalid/mcp");
     assert_eq!(attribute(docs, "transport"), "http");
@@ -141,15 +173,27 @@ jobs:
           OPENAI_API_KEY: ${{ secrets.OPENAI_API_KEY }}
 "#,
     );
-    tree.file(".github/workflows/build.yml", "on: push\njobs:\n  b:\n    steps:\n      - uses: actions/setup-node@v4\n");
+    tree.file(
+        ".github/workflows/build.yml",
+        "on: push\njobs:\n  b:\n    steps:\n      - uses: actions/setup-node@v4\n",
+    );
     let scan = tree.scan();
     scan.assert_rows(vec![
-        row(".github/workflows/review.yml", 8, "ci_action", "anthropics/claude-code-action"),
+        row(
+            ".github/workflows/review.yml",
+            8,
+            "ci_action",
+            "anthropics/claude-code-action",
+        ),
         row(".github/workflows/review.yml", 10, "ci_action", "anthropic"),
         row(".github/workflows/review.yml", 12, "api_endpoint", "openai"),
         row(".github/workflows/review.yml", 12, "ci_action", "openai"),
     ]);
-    let action = scan.get(".github/workflows/review.yml", "ci_action", "anthropics/claude-code-action");
+    let action = scan.get(
+        ".github/workflows/review.yml",
+        "ci_action",
+        "anthropics/claude-code-action",
+    );
     assert_eq!(attribute(action, "provider"), "anthropic");
     assert_eq!(attribute(action, "category"), "agent_tooling");
 }

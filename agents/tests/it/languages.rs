@@ -1,7 +1,6 @@
 //! Imports, client construction, endpoint hosts and model ids in each language.
 
-use crate::support::{attribute, row, Tree};
-
+use crate::support::{Tree, attribute, row};
 
 const PYTHON: &str = r#"import os
 import openai
@@ -30,7 +29,12 @@ fn python_imports_clients_hosts_and_models() {
         row("app/main.py", 7, "client", "openai"),
         row("app/main.py", 8, "client", "anthropic"),
         row("app/main.py", 9, "model_id", "llama-3.1-8b-instruct"),
-        row("app/main.py", 9, "model_id", "meta-llama/Llama-3.1-8B-Instruct"),
+        row(
+            "app/main.py",
+            9,
+            "model_id",
+            "meta-llama/Llama-3.1-8B-Instruct",
+        ),
         row("app/main.py", 10, "model_id", "gpt-4o-mini"),
         row("app/main.py", 11, "model_id", "claude-3-5-sonnet"),
         row("app/main.py", 12, "api_endpoint", "openai"),
@@ -46,7 +50,8 @@ fn python_imports_clients_hosts_and_models() {
     assert_eq!(client.project_root, ".");
     let scope = std::fs::canonicalize(tree.path()).expect("canonical root");
     assert_eq!(client.scope, scope.to_string_lossy());
-    let expected_id = proto::Finding::stable_id(&client.scope, "app/main.py", client.kind, "openai");
+    let expected_id =
+        proto::Finding::stable_id(&client.scope, "app/main.py", client.kind, "openai");
     assert_eq!(client.external_id, expected_id);
 
     let torch = scan.get("app/main.py", "import", "pytorch");
@@ -54,7 +59,11 @@ fn python_imports_clients_hosts_and_models() {
     assert_eq!(attribute(torch, "module"), "torch.nn");
     assert_eq!(attribute(torch, "gpai"), "");
 
-    let repo = scan.get("app/main.py", "model_id", "meta-llama/Llama-3.1-8B-Instruct");
+    let repo = scan.get(
+        "app/main.py",
+        "model_id",
+        "meta-llama/Llama-3.1-8B-Instruct",
+    );
     assert_eq!(attribute(repo, "provider"), "meta");
     assert_eq!(attribute(repo, "gpai"), "true");
     let model = scan.get("app/main.py", "model_id", "gpt-4o-mini");

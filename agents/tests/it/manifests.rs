@@ -1,6 +1,6 @@
 //! Dependency manifests of every ecosystem, with exact package-name matching.
 
-use crate::support::{attribute, row, Tree};
+use crate::support::{Tree, attribute, row};
 
 #[test]
 fn python_manifests() {
@@ -30,7 +30,10 @@ transformers = "^4.40"
 peft = "*"
 "#,
     );
-    tree.file("pipenv/Pipfile", "[packages]\ncohere = \"*\"\n\n[dev-packages]\npytest = \"*\"\n");
+    tree.file(
+        "pipenv/Pipfile",
+        "[packages]\ncohere = \"*\"\n\n[dev-packages]\npytest = \"*\"\n",
+    );
     tree.file(
         "cfg/setup.cfg",
         "[metadata]\ndescription = Scores leads\n\n[options]\ninstall_requires =\n    mistralai>=1\n    numpy\n\n[options.extras_require]\nserve =\n    vllm\n",
@@ -108,11 +111,17 @@ candle-core = "0.6"
 
     let openai = scan.get("web/package.json", "dependency", "openai");
     assert_eq!(attribute(openai, "ecosystem"), "npm");
-    assert_eq!(attribute(openai, "project_description"), "Customer chat widget");
+    assert_eq!(
+        attribute(openai, "project_description"),
+        "Customer chat widget"
+    );
     assert_eq!(openai.project_root, "web");
     let renamed = scan.get("rs/Cargo.toml", "dependency", "openai");
     assert_eq!(attribute(renamed, "package"), "async-openai");
-    assert_eq!(attribute(renamed, "project_description"), "Ranks job applicants");
+    assert_eq!(
+        attribute(renamed, "project_description"),
+        "Ranks job applicants"
+    );
 }
 
 #[test]

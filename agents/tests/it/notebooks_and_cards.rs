@@ -1,6 +1,6 @@
 //! Notebooks, Hugging Face model cards and `secruna.yaml` declarations.
 
-use crate::support::{attribute, row, row_without_line, Tree};
+use crate::support::{Tree, attribute, row, row_without_line};
 
 const NOTEBOOK: &str = r##"{
  "cells": [
@@ -37,7 +37,12 @@ fn notebook_code_cells_only_with_cell_lines() {
         row("research/explore.ipynb", 1, "dependency", "openai"),
         row("research/explore.ipynb", 1, "dependency", "transformers"),
         row("research/explore.ipynb", 1, "import", "transformers"),
-        row("research/explore.ipynb", 2, "model_id", "distilbert/distilbert-base-uncased-finetuned-sst-2-english"),
+        row(
+            "research/explore.ipynb",
+            2,
+            "model_id",
+            "distilbert/distilbert-base-uncased-finetuned-sst-2-english",
+        ),
     ]);
     let import = scan.get("research/explore.ipynb", "import", "transformers");
     assert_eq!(attribute(import, "cell"), "2");
@@ -53,7 +58,13 @@ fn invalid_notebook_is_reported_not_fatal() {
     scan.assert_rows(vec![row("ok.py", 1, "import", "openai")]);
     assert_eq!(scan.report.errors.len(), 1);
     assert_eq!(scan.report.errors[0].path, "broken.ipynb");
-    assert!(scan.report.errors[0].message.starts_with("invalid notebook JSON"), "{:?}", scan.report.errors);
+    assert!(
+        scan.report.errors[0]
+            .message
+            .starts_with("invalid notebook JSON"),
+        "{:?}",
+        scan.report.errors
+    );
 }
 
 const MODEL_CARD: &str = "---
@@ -73,16 +84,28 @@ We call the hosted model with `import openai` and https://api.openai.com/v1, usi
 fn model_card_front_matter_counts_but_prose_does_not() {
     let tree = Tree::new();
     tree.file("loan-scorer/README.md", MODEL_CARD);
-    tree.file("docs/README.md", "---\ntitle: Docs\n---\n\n```python\nimport openai\nclient = openai.OpenAI()\n```\n");
-    tree.file("docs/guide.md", "Run `pip install anthropic` and call `Anthropic()` with claude-3-5-sonnet.\n");
+    tree.file(
+        "docs/README.md",
+        "---\ntitle: Docs\n---\n\n```python\nimport openai\nclient = openai.OpenAI()\n```\n",
+    );
+    tree.file(
+        "docs/guide.md",
+        "Run `pip install anthropic` and call `Anthropic()` with claude-3-5-sonnet.\n",
+    );
     let scan = tree.scan();
-    scan.assert_rows(vec![
-        row("loan-scorer/README.md", 1, "model_card", "loan-scorer"),
-    ]);
+    scan.assert_rows(vec![row(
+        "loan-scorer/README.md",
+        1,
+        "model_card",
+        "loan-scorer",
+    )]);
     let card = scan.get("loan-scorer/README.md", "model_card", "loan-scorer");
     assert_eq!(attribute(card, "library_name"), "transformers");
     assert_eq!(attribute(card, "pipeline_tag"), "text-classification");
-    assert_eq!(attribute(card, "base_model"), "google-bert/bert-base-uncased");
+    assert_eq!(
+        attribute(card, "base_model"),
+        "google-bert/bert-base-uncased"
+    );
     assert_eq!(attribute(card, "license"), "apache-2.0");
     assert_eq!(attribute(card, "category"), "model_card");
 }

@@ -1,17 +1,26 @@
 //! Look-alikes that must not match: similar package names, identifiers, prose and comments.
 
-use crate::support::{row, Tree};
+use crate::support::{Tree, row};
 
 #[test]
 fn look_alike_packages_do_not_match() {
     let tree = Tree::new();
-    tree.file("py/requirements.txt", "openapi-types==1.0\nopenai-utils\nanthropic-bedrock-extra\ntorchmetrics-lite\npy-openai\n");
+    tree.file(
+        "py/requirements.txt",
+        "openapi-types==1.0\nopenai-utils\nanthropic-bedrock-extra\ntorchmetrics-lite\npy-openai\n",
+    );
     tree.file(
         "js/package.json",
         r#"{"dependencies": {"openapi-types": "1", "@types/openai": "1", "openai-edge-fork": "1", "@acme/openai": "1", "langchainx": "1"}}"#,
     );
-    tree.file("rs/Cargo.toml", "[dependencies]\nopenai-types = \"1\"\nasync_openai = \"1\"\n");
-    tree.file("go/go.mod", "module x\n\nrequire github.com/acme/go-openai v1.0.0\n");
+    tree.file(
+        "rs/Cargo.toml",
+        "[dependencies]\nopenai-types = \"1\"\nasync_openai = \"1\"\n",
+    );
+    tree.file(
+        "go/go.mod",
+        "module x\n\nrequire github.com/acme/go-openai v1.0.0\n",
+    );
     tree.file("net/App.csproj", "<Project><ItemGroup><PackageReference Include=\"OpenAI.Tools.Extra\" /></ItemGroup></Project>\n");
     let scan = tree.scan();
     scan.assert_rows(vec![]);
@@ -34,7 +43,10 @@ gpt4o_enabled = True
 url = "https://docs.openai.com.example.invalid/"
 "#,
     );
-    tree.file("web/util.ts", "import { types } from \"openapi-types\";\nconst x = myOpenAI(1);\n// new OpenAI()\n");
+    tree.file(
+        "web/util.ts",
+        "import { types } from \"openapi-types\";\nconst x = myOpenAI(1);\n// new OpenAI()\n",
+    );
     let scan = tree.scan();
     scan.assert_rows(vec![]);
 }
@@ -46,9 +58,15 @@ fn prose_is_not_usage() {
         "README.md",
         "# Chat bot\n\nInstall with `pip install openai`, then:\n\n```python\nimport openai\nclient = openai.OpenAI()\nclient.chat.completions.create(model=\"gpt-4o\")\n```\n\nCalls https://api.openai.com/v1 and claude-3-5-sonnet.\n",
     );
-    tree.file("docs/setup.txt", "import anthropic\nAnthropic()\nhttps://api.anthropic.com\n");
+    tree.file(
+        "docs/setup.txt",
+        "import anthropic\nAnthropic()\nhttps://api.anthropic.com\n",
+    );
     tree.file("docs/guide.rst", "from transformers import pipeline\n");
-    tree.file("CHANGELOG.md", "Switched from gpt-4 to gpt-4o and added llama-3-8b.\n");
+    tree.file(
+        "CHANGELOG.md",
+        "Switched from gpt-4 to gpt-4o and added llama-3-8b.\n",
+    );
     let scan = tree.scan();
     scan.assert_rows(vec![]);
 }
@@ -60,7 +78,10 @@ fn commented_out_usage_is_ignored() {
         "svc/main.go",
         "package main\n\n// import \"github.com/sashabaranov/go-openai\"\n// client := openai.NewClient(token)\nfunc main() {}\n",
     );
-    tree.file("svc/config.yaml", "# endpoint: https://api.openai.com\nendpoint: https://api.anthropic.com\n");
+    tree.file(
+        "svc/config.yaml",
+        "# endpoint: https://api.openai.com\nendpoint: https://api.anthropic.com\n",
+    );
     let scan = tree.scan();
     scan.assert_rows(vec![row("svc/config.yaml", 2, "api_endpoint", "anthropic")]);
 }

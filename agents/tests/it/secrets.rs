@@ -2,7 +2,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::support::{attribute, row, Tree};
+use crate::support::{Tree, attribute, row};
 
 /// Returns a deterministic pseudo-random alphanumeric string, so no key-shaped literal is
 /// stored in the repository.
@@ -11,7 +11,9 @@ fn random_alphanumeric(seed: u64, length: usize) -> String {
     let mut state = seed;
     (0..length)
         .map(|_| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             char::from(ALPHABET[((state >> 33) % ALPHABET.len() as u64) as usize])
         })
         .collect()
@@ -39,8 +41,14 @@ fn secret_tree(keys: &Keys) -> Tree {
         "svc/.env",
         format!("OPENAI_API_KEY={}\nANTHROPIC_API_KEY={}\nPLACEHOLDER=sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", keys.openai, keys.anthropic),
     );
-    tree.file("svc/settings.py", format!("GOOGLE_KEY = \"{}\"\n", keys.google));
-    tree.file("svc/notes.md", format!("Token for the hub: {}\n", keys.huggingface));
+    tree.file(
+        "svc/settings.py",
+        format!("GOOGLE_KEY = \"{}\"\n", keys.google),
+    );
+    tree.file(
+        "svc/notes.md",
+        format!("Token for the hub: {}\n", keys.huggingface),
+    );
     tree
 }
 
@@ -63,8 +71,17 @@ fn secret_value_never_appears_in_a_finding() {
     let tree = secret_tree(&keys);
     let scan = tree.scan();
     let serialised = serde_json::to_string(&scan.findings).expect("findings serialise");
-    for key in [&keys.openai, &keys.anthropic, &keys.huggingface, &keys.google] {
-        assert!(!serialised.contains(key.as_str()), "a finding contains the key {}…", &key[..8]);
+    for key in [
+        &keys.openai,
+        &keys.anthropic,
+        &keys.huggingface,
+        &keys.google,
+    ] {
+        assert!(
+            !serialised.contains(key.as_str()),
+            "a finding contains the key {}…",
+            &key[..8]
+        );
     }
 }
 
@@ -75,8 +92,14 @@ fn secret_carries_prefix_hash_and_redacted_evidence() {
     let scan = tree.scan();
     let anthropic = scan.get("svc/.env", "secret", "anthropic-api-key");
     assert_eq!(attribute(anthropic, "prefix"), "sk-ant-a");
-    assert_eq!(attribute(anthropic, "sha256"), hex::encode(Sha256::digest(keys.anthropic.as_bytes())));
+    assert_eq!(
+        attribute(anthropic, "sha256"),
+        hex::encode(Sha256::digest(keys.anthropic.as_bytes()))
+    );
     assert_eq!(attribute(anthropic, "provider"), "anthropic");
     assert_eq!(attribute(anthropic, "category"), "hosted_api");
-    assert_eq!(anthropic.evidence.as_deref(), Some("ANTHROPIC_API_KEY=sk-ant-a…[redacted]"));
+    assert_eq!(
+        anthropic.evidence.as_deref(),
+        Some("ANTHROPIC_API_KEY=sk-ant-a…[redacted]")
+    );
 }

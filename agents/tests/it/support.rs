@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use agents::{scan_tree, Catalogue, CodeScanOptions, CodeScanReport, ScanProgress};
+use agents::{Catalogue, CodeScanOptions, CodeScanReport, ScanProgress, scan_tree};
 use proto::Finding;
 use tempfile::TempDir;
 
@@ -14,7 +14,9 @@ pub(crate) struct Tree {
 
 impl Tree {
     pub(crate) fn new() -> Self {
-        Tree { dir: tempfile::tempdir().expect("temporary folder") }
+        Tree {
+            dir: tempfile::tempdir().expect("temporary folder"),
+        }
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -38,12 +40,22 @@ impl Tree {
         let findings = Mutex::new(Vec::new());
         let progress = ScanProgress::default();
         let sink = |finding: Finding| findings.lock().expect("sink lock").push(finding);
-        let report = scan_tree(self.path(), Catalogue::embedded(), options, &progress, &sink)
-            .expect("scan succeeds");
+        let report = scan_tree(
+            self.path(),
+            Catalogue::embedded(),
+            options,
+            &progress,
+            &sink,
+        )
+        .expect("scan succeeds");
         let mut findings = findings.into_inner().expect("sink lock");
         findings.sort_by(|left, right| {
-            (&left.path, left.line, left.kind, &left.subject)
-                .cmp(&(&right.path, right.line, right.kind, &right.subject))
+            (&left.path, left.line, left.kind, &left.subject).cmp(&(
+                &right.path,
+                right.line,
+                right.kind,
+                &right.subject,
+            ))
         });
         Scan { findings, report }
     }
@@ -62,7 +74,12 @@ impl Scan {
             .findings
             .iter()
             .map(|finding| {
-                (finding.path.clone(), finding.line, finding.kind.to_string(), finding.subject.clone())
+                (
+                    finding.path.clone(),
+                    finding.line,
+                    finding.kind.to_string(),
+                    finding.subject.clone(),
+                )
             })
             .collect();
         rows.sort();
@@ -80,7 +97,9 @@ impl Scan {
     pub(crate) fn get(&self, path: &str, kind: &str, subject: &str) -> &Finding {
         self.findings
             .iter()
-            .find(|finding| finding.path == path && finding.kind.as_str() == kind && finding.subject == subject)
+            .find(|finding| {
+                finding.path == path && finding.kind.as_str() == kind && finding.subject == subject
+            })
             .unwrap_or_else(|| panic!("no {kind} finding {subject} in {path}: {:#?}", self.rows()))
     }
 }
@@ -90,7 +109,12 @@ pub(crate) type Row = (String, Option<u32>, String, String);
 
 /// Builds an expected row.
 pub(crate) fn row(path: &str, line: u32, kind: &str, subject: &str) -> Row {
-    (path.to_owned(), Some(line), kind.to_owned(), subject.to_owned())
+    (
+        path.to_owned(),
+        Some(line),
+        kind.to_owned(),
+        subject.to_owned(),
+    )
 }
 
 /// Builds an expected row of a finding without a line.

@@ -2,18 +2,27 @@
 
 use std::sync::atomic::Ordering;
 
-use agents::{scan_tree, Catalogue, CodeScanOptions, ScanError, ScanProgress};
+use agents::{Catalogue, CodeScanOptions, ScanError, ScanProgress, scan_tree};
 
-use crate::support::{row, Tree};
+use crate::support::{Tree, row};
 
 #[test]
 fn vendored_folders_are_skipped() {
     let tree = Tree::new();
     tree.file("src/app.js", "import OpenAI from \"openai\";\n");
-    tree.file("node_modules/openai/index.js", "import OpenAI from \"openai\";\n");
-    tree.file(".venv/lib/python3.12/site-packages/anthropic/__init__.py", "import anthropic\n");
+    tree.file(
+        "node_modules/openai/index.js",
+        "import OpenAI from \"openai\";\n",
+    );
+    tree.file(
+        ".venv/lib/python3.12/site-packages/anthropic/__init__.py",
+        "import anthropic\n",
+    );
     tree.file("lib/site-packages/torch/__init__.py", "import torch\n");
-    tree.file("vendor/github.com/sashabaranov/go-openai/client.go", "package openai\nimport \"github.com/sashabaranov/go-openai\"\n");
+    tree.file(
+        "vendor/github.com/sashabaranov/go-openai/client.go",
+        "package openai\nimport \"github.com/sashabaranov/go-openai\"\n",
+    );
     let scan = tree.scan();
     scan.assert_rows(vec![row("src/app.js", 1, "import", "openai")]);
     assert_eq!(scan.report.files_seen, 1);
@@ -24,7 +33,10 @@ fn skip_list_is_configurable() {
     let tree = Tree::new();
     tree.file("vendor/tool.py", "import openai\n");
     tree.file("generated/tool.py", "import anthropic\n");
-    let options = CodeScanOptions { skip_dirs: vec!["generated".to_owned()], ..CodeScanOptions::default() };
+    let options = CodeScanOptions {
+        skip_dirs: vec!["generated".to_owned()],
+        ..CodeScanOptions::default()
+    };
     let scan = tree.scan_with(&options);
     scan.assert_rows(vec![row("vendor/tool.py", 1, "import", "openai")]);
 }
@@ -58,7 +70,10 @@ fn file_over_the_size_bound_is_counted_and_skipped() {
     big.push_str(&"x = 1\n".repeat(400));
     tree.file("big.py", big);
     tree.file("small.py", "import anthropic\n");
-    let options = CodeScanOptions { max_file_size: 1024, ..CodeScanOptions::default() };
+    let options = CodeScanOptions {
+        max_file_size: 1024,
+        ..CodeScanOptions::default()
+    };
     let scan = tree.scan_with(&options);
     scan.assert_rows(vec![row("small.py", 1, "import", "anthropic")]);
     assert_eq!(scan.report.skipped_too_large, 1);
@@ -72,7 +87,10 @@ fn non_utf8_file_is_decoded_lossily() {
     tree.file("latin1.py", b"# caf\xe9 cr\xe8me\nimport openai\n");
     tree.file("after.py", "import anthropic\n");
     let scan = tree.scan();
-    scan.assert_rows(vec![row("after.py", 1, "import", "anthropic"), row("latin1.py", 2, "import", "openai")]);
+    scan.assert_rows(vec![
+        row("after.py", 1, "import", "anthropic"),
+        row("latin1.py", 2, "import", "openai"),
+    ]);
     assert!(scan.report.errors.is_empty(), "{:?}", scan.report.errors);
 }
 
@@ -82,8 +100,10 @@ fn symlink_loop_does_not_trap_the_walk() {
     let tree = Tree::new();
     tree.file("a/b/model.py", "import torch\n");
     std::os::unix::fs::symlink("..", tree.path().join("a/b/up")).expect("create symlink");
-    std::os::unix::fs::symlink(tree.path().join("a"), tree.path().join("a/b/again")).expect("create symlink");
-    std::os::unix::fs::symlink("model.py", tree.path().join("a/b/alias.py")).expect("create symlink");
+    std::os::unix::fs::symlink(tree.path().join("a"), tree.path().join("a/b/again"))
+        .expect("create symlink");
+    std::os::unix::fs::symlink("model.py", tree.path().join("a/b/alias.py"))
+        .expect("create symlink");
     let scan = tree.scan();
     scan.assert_rows(vec![row("a/b/model.py", 1, "import", "pytorch")]);
     assert_eq!(scan.report.files_seen, 1);
@@ -110,7 +130,13 @@ fn unreadable_file_is_a_scan_issue() {
     scan.assert_rows(vec![row("open.py", 1, "import", "anthropic")]);
     assert_eq!(scan.report.errors.len(), 1);
     assert_eq!(scan.report.errors[0].path, "secret.py");
-    assert!(scan.report.errors[0].message.starts_with("cannot read file"), "{:?}", scan.report.errors);
+    assert!(
+        scan.report.errors[0]
+            .message
+            .starts_with("cannot read file"),
+        "{:?}",
+        scan.report.errors
+    );
 }
 
 #[test]
@@ -149,13 +175,22 @@ fn progress_counters_match_the_report() {
     tree.file("b.txt", "nothing\n");
     tree.file("c.bin", "ignored\n");
     let progress = ScanProgress::default();
-    let report = scan_tree(tree.path(), Catalogue::embedded(), &CodeScanOptions::default(), &progress, &|_| {})
-        .expect("scan succeeds");
+    let report = scan_tree(
+        tree.path(),
+        Catalogue::embedded(),
+        &CodeScanOptions::default(),
+        &progress,
+        &|_| {},
+    )
+    .expect("scan succeeds");
     assert_eq!(report.files_seen, 3);
     assert_eq!(report.files_scanned, 2);
     assert_eq!(progress.files_seen.load(Ordering::Relaxed), 3);
     assert_eq!(progress.findings.load(Ordering::Relaxed), 2);
-    assert_eq!(progress.bytes_read.load(Ordering::Relaxed), report.bytes_read);
+    assert_eq!(
+        progress.bytes_read.load(Ordering::Relaxed),
+        report.bytes_read
+    );
     assert_eq!(report.bytes_read, 39);
 }
 
@@ -163,8 +198,14 @@ fn progress_counters_match_the_report() {
 fn missing_root_is_an_error() {
     let tree = Tree::new();
     let missing = tree.path().join("nope");
-    let error = scan_tree(&missing, Catalogue::embedded(), &CodeScanOptions::default(), &ScanProgress::default(), &|_| {})
-        .expect_err("missing root fails");
+    let error = scan_tree(
+        &missing,
+        Catalogue::embedded(),
+        &CodeScanOptions::default(),
+        &ScanProgress::default(),
+        &|_| {},
+    )
+    .expect_err("missing root fails");
     assert!(matches!(error, ScanError::Root { .. }), "{error}");
 }
 
@@ -172,15 +213,24 @@ fn missing_root_is_an_error() {
 fn file_root_is_an_error() {
     let tree = Tree::new();
     tree.file("one.py", "import openai\n");
-    let error = scan_tree(&tree.path().join("one.py"), Catalogue::embedded(), &CodeScanOptions::default(), &ScanProgress::default(), &|_| {})
-        .expect_err("file root fails");
+    let error = scan_tree(
+        &tree.path().join("one.py"),
+        Catalogue::embedded(),
+        &CodeScanOptions::default(),
+        &ScanProgress::default(),
+        &|_| {},
+    )
+    .expect_err("file root fails");
     assert!(matches!(error, ScanError::NotADirectory(_)), "{error}");
 }
 
 #[test]
 fn rescan_of_an_unchanged_tree_gives_identical_findings() {
     let tree = Tree::new();
-    tree.file("a.py", "import openai\nclient = openai.OpenAI()\nmodel = \"gpt-4o\"\n");
+    tree.file(
+        "a.py",
+        "import openai\nclient = openai.OpenAI()\nmodel = \"gpt-4o\"\n",
+    );
     tree.file("b/package.json", "{\"dependencies\": {\"openai\": \"4\"}}");
     let first = tree.scan();
     let second = tree.scan();

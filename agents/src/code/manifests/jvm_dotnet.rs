@@ -39,7 +39,10 @@ pub(crate) fn pom(text: &str) -> Parsed {
         .captures(text)
         .and_then(|captures| captures.get(1))
         .map(|found| found.as_str().to_owned());
-    Parsed { packages, description }
+    Parsed {
+        packages,
+        description,
+    }
 }
 
 static DESCRIPTION: OnceLock<Regex> = OnceLock::new();
@@ -50,8 +53,14 @@ pub(crate) fn gradle(text: &str) -> Parsed {
     static COORDINATE: OnceLock<Regex> = OnceLock::new();
     static MAP: OnceLock<Regex> = OnceLock::new();
     static MODULE: OnceLock<Regex> = OnceLock::new();
-    let coordinate = regex(&COORDINATE, r#"["']([\w.\-]+):([\w.\-]+)(?::[^"'\s]*)?["']"#);
-    let map = regex(&MAP, r#"group\s*[:=]\s*["']([\w.\-]+)["']\s*,\s*name\s*[:=]\s*["']([\w.\-]+)["']"#);
+    let coordinate = regex(
+        &COORDINATE,
+        r#"["']([\w.\-]+):([\w.\-]+)(?::[^"'\s]*)?["']"#,
+    );
+    let map = regex(
+        &MAP,
+        r#"group\s*[:=]\s*["']([\w.\-]+)["']\s*,\s*name\s*[:=]\s*["']([\w.\-]+)["']"#,
+    );
     let module = regex(&MODULE, r#"module\s*=\s*["']([\w.\-]+):([\w.\-]+)["']"#);
     let mut packages = Vec::new();
     for pattern in [coordinate, map, module] {
@@ -61,7 +70,10 @@ pub(crate) fn gradle(text: &str) -> Parsed {
             }
         }
     }
-    Parsed { packages, description: None }
+    Parsed {
+        packages,
+        description: None,
+    }
 }
 
 /// Reads `PackageReference`, `PackageVersion` and packages.config `package` entries.
@@ -76,11 +88,17 @@ pub(crate) fn csproj(text: &str) -> Parsed {
         .filter_map(|captures| captures.get(1).or_else(|| captures.get(2)))
         .map(|name| Declared::new(Ecosystem::Nuget, name.as_str()))
         .collect();
-    let description = regex(&DESCRIPTION_NET, r"(?s)<Description>\s*(.*?)\s*</Description>")
-        .captures(text)
-        .and_then(|captures| captures.get(1))
-        .map(|found| found.as_str().to_owned());
-    Parsed { packages, description }
+    let description = regex(
+        &DESCRIPTION_NET,
+        r"(?s)<Description>\s*(.*?)\s*</Description>",
+    )
+    .captures(text)
+    .and_then(|captures| captures.get(1))
+    .map(|found| found.as_str().to_owned());
+    Parsed {
+        packages,
+        description,
+    }
 }
 
 static DESCRIPTION_NET: OnceLock<Regex> = OnceLock::new();

@@ -4,7 +4,12 @@ use super::{Declared, Parsed};
 use crate::catalogue::Ecosystem;
 
 /// Dependency tables of package.json.
-const NPM_TABLES: [&str; 4] = ["dependencies", "devDependencies", "peerDependencies", "optionalDependencies"];
+const NPM_TABLES: [&str; 4] = [
+    "dependencies",
+    "devDependencies",
+    "peerDependencies",
+    "optionalDependencies",
+];
 
 /// Reads the dependency tables and the description of a package.json.
 pub(crate) fn package_json(text: &str) -> Result<Parsed, String> {
@@ -16,8 +21,14 @@ pub(crate) fn package_json(text: &str) -> Result<Parsed, String> {
         .flat_map(|table| table.keys())
         .map(|name| Declared::new(Ecosystem::Npm, name))
         .collect();
-    let description = document.get("description").and_then(serde_json::Value::as_str).map(str::to_owned);
-    Ok(Parsed { packages, description })
+    let description = document
+        .get("description")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned);
+    Ok(Parsed {
+        packages,
+        description,
+    })
 }
 
 /// Reads `[dependencies]`, `[dev-dependencies]`, `[build-dependencies]`, their
@@ -29,7 +40,12 @@ pub(crate) fn cargo_toml(text: &str) -> Result<Parsed, String> {
         .map_err(|error| format!("invalid Cargo.toml: {error}; fix the TOML syntax"))?;
     let mut packages = Vec::new();
     collect_cargo_tables(&table, &mut packages);
-    for (_, target) in table.get("target").and_then(toml::Value::as_table).into_iter().flatten() {
+    for (_, target) in table
+        .get("target")
+        .and_then(toml::Value::as_table)
+        .into_iter()
+        .flatten()
+    {
         if let Some(target) = target.as_table() {
             collect_cargo_tables(target, &mut packages);
         }
@@ -42,12 +58,20 @@ pub(crate) fn cargo_toml(text: &str) -> Result<Parsed, String> {
         .and_then(|package| package.get("description"))
         .and_then(toml::Value::as_str)
         .map(str::to_owned);
-    Ok(Parsed { packages, description })
+    Ok(Parsed {
+        packages,
+        description,
+    })
 }
 
 fn collect_cargo_tables(table: &toml::Table, packages: &mut Vec<Declared>) {
     for key in ["dependencies", "dev-dependencies", "build-dependencies"] {
-        for (name, spec) in table.get(key).and_then(toml::Value::as_table).into_iter().flatten() {
+        for (name, spec) in table
+            .get(key)
+            .and_then(toml::Value::as_table)
+            .into_iter()
+            .flatten()
+        {
             let real_name = spec.get("package").and_then(toml::Value::as_str);
             let mut declared = Declared::new(Ecosystem::Cargo, real_name.unwrap_or(name));
             declared.line_hint = Some(name.clone());
@@ -70,7 +94,9 @@ pub(crate) fn go_mod(text: &str) -> Parsed {
             }
             continue;
         }
-        let Some(rest) = line.strip_prefix("require") else { continue };
+        let Some(rest) = line.strip_prefix("require") else {
+            continue;
+        };
         let rest = rest.trim();
         if rest.starts_with('(') {
             in_block = true;
@@ -78,5 +104,8 @@ pub(crate) fn go_mod(text: &str) -> Parsed {
             packages.push(Declared::new(Ecosystem::Go, module));
         }
     }
-    Parsed { packages, description: None }
+    Parsed {
+        packages,
+        description: None,
+    }
 }

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use super::{requirement_name, Declared, Parsed};
+use super::{Declared, Parsed, requirement_name};
 use crate::catalogue::Ecosystem;
 
 /// Reads `requirements*.txt`: one requirement a line; options, includes and URLs are skipped.
@@ -18,11 +18,15 @@ pub(crate) fn requirements(text: &str) -> Parsed {
         .map(|line| Declared::new(Ecosystem::Pypi, requirement_name(line)))
         .filter(|declared| !declared.name.is_empty())
         .collect();
-    Parsed { packages, description: None }
+    Parsed {
+        packages,
+        description: None,
+    }
 }
 
 fn parse_toml(text: &str, file: &str) -> Result<toml::Table, String> {
-    text.parse::<toml::Table>().map_err(|error| format!("invalid {file}: {error}; fix the TOML syntax"))
+    text.parse::<toml::Table>()
+        .map_err(|error| format!("invalid {file}: {error}; fix the TOML syntax"))
 }
 
 /// Reads PEP 621 `[project]` dependencies and optional dependencies, PEP 735 dependency
@@ -31,14 +35,26 @@ pub(crate) fn pyproject(text: &str) -> Result<Parsed, String> {
     let table = parse_toml(text, "pyproject.toml")?;
     let mut names: Vec<String> = Vec::new();
     let project = table.get("project");
-    names.extend(strings_in(project.and_then(|project| project.get("dependencies"))).map(requirement_name).map(str::to_owned));
+    names.extend(
+        strings_in(project.and_then(|project| project.get("dependencies")))
+            .map(requirement_name)
+            .map(str::to_owned),
+    );
     for group_key in ["optional-dependencies"] {
         for (_, group) in tables_in(project.and_then(|project| project.get(group_key))) {
-            names.extend(strings_in(Some(group)).map(requirement_name).map(str::to_owned));
+            names.extend(
+                strings_in(Some(group))
+                    .map(requirement_name)
+                    .map(str::to_owned),
+            );
         }
     }
     for (_, group) in tables_in(table.get("dependency-groups")) {
-        names.extend(strings_in(Some(group)).map(requirement_name).map(str::to_owned));
+        names.extend(
+            strings_in(Some(group))
+                .map(requirement_name)
+                .map(str::to_owned),
+        );
     }
     let poetry = table.get("tool").and_then(|tool| tool.get("poetry"));
     for key in ["dependencies", "dev-dependencies"] {
@@ -84,7 +100,8 @@ pub(crate) fn setup_cfg(text: &str) -> Parsed {
         let continuation = line.starts_with([' ', '\t']);
         if let (false, Some((key, value))) = (continuation, trimmed.split_once('=')) {
             let key = key.trim();
-            in_requirements = (section == "options" && matches!(key, "install_requires" | "tests_require"))
+            in_requirements = (section == "options"
+                && matches!(key, "install_requires" | "tests_require"))
                 || section == "options.extras_require";
             if section == "metadata" && key == "description" {
                 description = Some(value.trim().to_owned());
@@ -99,7 +116,10 @@ pub(crate) fn setup_cfg(text: &str) -> Parsed {
         }
     }
     packages.retain(|declared| !declared.name.is_empty());
-    Parsed { packages, description }
+    Parsed {
+        packages,
+        description,
+    }
 }
 
 /// Reads the string literals in `install_requires`, `extras_require` and `tests_require` of a
@@ -112,15 +132,26 @@ pub(crate) fn setup_py(text: &str) -> Parsed {
         Regex::new(r"(?s)(?:install_requires|tests_require)\s*=\s*\[(.*?)\]|extras_require\s*=\s*\{(.*?)\}")
             .expect("setup.py pattern is valid")
     });
-    let string = STRING.get_or_init(|| Regex::new(r#"["']([^"'\n]+)["']"#).expect("string pattern is valid"));
-    let description_pattern = DESCRIPTION
-        .get_or_init(|| Regex::new(r#"\bdescription\s*=\s*["']([^"'\n]*)["']"#).expect("description pattern is valid"));
+    let string = STRING
+        .get_or_init(|| Regex::new(r#"["']([^"'\n]+)["']"#).expect("string pattern is valid"));
+    let description_pattern = DESCRIPTION.get_or_init(|| {
+        Regex::new(r#"\bdescription\s*=\s*["']([^"'\n]*)["']"#)
+            .expect("description pattern is valid")
+    });
 
     let mut packages = Vec::new();
     for captures in lists.captures_iter(text) {
-        let Some(body) = captures.get(1).or_else(|| captures.get(2)) else { continue };
-        for literal in string.captures_iter(body.as_str()).filter_map(|found| found.get(1)) {
-            packages.push(Declared::new(Ecosystem::Pypi, requirement_name(literal.as_str())));
+        let Some(body) = captures.get(1).or_else(|| captures.get(2)) else {
+            continue;
+        };
+        for literal in string
+            .captures_iter(body.as_str())
+            .filter_map(|found| found.get(1))
+        {
+            packages.push(Declared::new(
+                Ecosystem::Pypi,
+                requirement_name(literal.as_str()),
+            ));
         }
     }
     packages.retain(|declared| !declared.name.is_empty());
@@ -128,7 +159,10 @@ pub(crate) fn setup_py(text: &str) -> Parsed {
         .captures(text)
         .and_then(|captures| captures.get(1))
         .map(|found| found.as_str().to_owned());
-    Parsed { packages, description }
+    Parsed {
+        packages,
+        description,
+    }
 }
 
 /// Reads a conda `environment.yml`: conda packages, and the `pip:` sub-list as PyPI packages.
@@ -137,15 +171,29 @@ pub(crate) fn conda_environment(text: &str) -> Result<Parsed, String> {
         .map_err(|error| format!("invalid conda environment file: {error}; fix the YAML syntax"))?;
     let mut conda = Vec::new();
     let mut pip = Vec::new();
-    for item in document.get("dependencies").and_then(yaml_serde::Value::as_sequence).into_iter().flatten() {
+    for item in document
+        .get("dependencies")
+        .and_then(yaml_serde::Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
         match item {
             yaml_serde::Value::String(spec) => {
                 let without_channel = spec.rsplit("::").next().unwrap_or(spec);
-                conda.push(requirement_name(without_channel.split('=').next().unwrap_or(without_channel)).to_owned());
+                conda.push(
+                    requirement_name(without_channel.split('=').next().unwrap_or(without_channel))
+                        .to_owned(),
+                );
             }
             yaml_serde::Value::Mapping(mapping) => {
                 let pip_list = mapping.get("pip").and_then(yaml_serde::Value::as_sequence);
-                pip.extend(pip_list.into_iter().flatten().filter_map(yaml_serde::Value::as_str).map(|spec| requirement_name(spec).to_owned()));
+                pip.extend(
+                    pip_list
+                        .into_iter()
+                        .flatten()
+                        .filter_map(yaml_serde::Value::as_str)
+                        .map(|spec| requirement_name(spec).to_owned()),
+                );
             }
             _ => {}
         }
@@ -159,7 +207,11 @@ pub(crate) fn conda_environment(text: &str) -> Result<Parsed, String> {
 }
 
 fn strings_in(value: Option<&toml::Value>) -> impl Iterator<Item = &str> {
-    value.and_then(toml::Value::as_array).into_iter().flatten().filter_map(toml::Value::as_str)
+    value
+        .and_then(toml::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(toml::Value::as_str)
 }
 
 fn tables_in(value: Option<&toml::Value>) -> impl Iterator<Item = (&String, &toml::Value)> {
@@ -167,7 +219,9 @@ fn tables_in(value: Option<&toml::Value>) -> impl Iterator<Item = (&String, &tom
 }
 
 fn keys_in(value: Option<&toml::Value>) -> impl Iterator<Item = String> + '_ {
-    tables_in(value).map(|(name, _)| name.clone()).filter(|name| name != "python")
+    tables_in(value)
+        .map(|(name, _)| name.clone())
+        .filter(|name| name != "python")
 }
 
 fn pypi_packages(names: Vec<String>, description: Option<String>) -> Parsed {
@@ -176,5 +230,8 @@ fn pypi_packages(names: Vec<String>, description: Option<String>) -> Parsed {
         .filter(|name| !name.is_empty())
         .map(|name| Declared::new(Ecosystem::Pypi, name))
         .collect();
-    Parsed { packages, description }
+    Parsed {
+        packages,
+        description,
+    }
 }

@@ -15,15 +15,22 @@ use crate::code::context::{Draft, TextView};
 pub(crate) fn mcp(view: &TextView<'_>, drafts: &mut Vec<Draft>) -> Result<(), String> {
     let document = parse_json_with_comments(view.text)
         .map_err(|error| format!("invalid MCP configuration JSON: {error}; fix the syntax"))?;
-    let servers = document.get("mcpServers").or_else(|| document.get("servers"));
-    let Some(servers) = servers.and_then(serde_json::Value::as_object) else { return Ok(()) };
+    let servers = document
+        .get("mcpServers")
+        .or_else(|| document.get("servers"));
+    let Some(servers) = servers.and_then(serde_json::Value::as_object) else {
+        return Ok(());
+    };
     for (name, server) in servers {
         let offset = view.text.find(&format!("\"{name}\"")).unwrap_or(0);
         let mut draft = Draft::new(FindingKind::McpServer, name.clone(), Category::AgentTooling)
             .at_line(view.line_of(offset))
             .evidence(view.evidence_at(offset));
         let command = server.get("command").and_then(serde_json::Value::as_str);
-        let url = server.get("url").or_else(|| server.get("serverUrl")).and_then(serde_json::Value::as_str);
+        let url = server
+            .get("url")
+            .or_else(|| server.get("serverUrl"))
+            .and_then(serde_json::Value::as_str);
         let transport = server
             .get("type")
             .or_else(|| server.get("transport"))
@@ -51,7 +58,9 @@ fn launched_package(server: &serde_json::Value) -> Option<String> {
     arguments
         .iter()
         .filter_map(serde_json::Value::as_str)
-        .find(|argument| !argument.starts_with('-') && *argument != "run" && !argument.contains('='))
+        .find(|argument| {
+            !argument.starts_with('-') && *argument != "run" && !argument.contains('=')
+        })
         .map(str::to_owned)
 }
 
@@ -67,7 +76,13 @@ fn parse_json_with_comments(text: &str) -> Result<serde_json::Value, serde_json:
         }
         let stripped: String = text
             .lines()
-            .map(|line| if line.trim_start().starts_with("//") { "" } else { line })
+            .map(|line| {
+                if line.trim_start().starts_with("//") {
+                    ""
+                } else {
+                    line
+                }
+            })
             .collect::<Vec<_>>()
             .join("\n");
         serde_json::from_str(&stripped)
@@ -78,18 +93,26 @@ fn parse_json_with_comments(text: &str) -> Result<serde_json::Value, serde_json:
 pub(crate) fn workflow(catalogue: &Catalogue, view: &TextView<'_>, drafts: &mut Vec<Draft>) {
     static USES: OnceLock<Regex> = OnceLock::new();
     let uses = USES.get_or_init(|| {
-        Regex::new(r#"(?m)^[ \t-]*uses:[ \t]*["']?([\w.\-]+/[\w.\-]+)[^@\s"']*@"#).expect("uses pattern is valid")
+        Regex::new(r#"(?m)^[ \t-]*uses:[ \t]*["']?([\w.\-]+/[\w.\-]+)[^@\s"']*@"#)
+            .expect("uses pattern is valid")
     });
     for captures in uses.captures_iter(view.text) {
-        let Some(action) = captures.get(1) else { continue };
+        let Some(action) = captures.get(1) else {
+            continue;
+        };
         let name = action.as_str().to_ascii_lowercase();
-        let Some(detector) = catalogue.ci_actions.get(&name) else { continue };
+        let Some(detector) = catalogue.ci_actions.get(&name) else {
+            continue;
+        };
         let draft = Draft::for_detector(FindingKind::CiAction, &catalogue.detectors[*detector])
             .attr("category", Category::AgentTooling.as_str())
             .attr("action", &name)
             .at_line(view.line_of(action.start()))
             .evidence(view.evidence_at(action.start()));
-        drafts.push(Draft { subject: name, ..draft });
+        drafts.push(Draft {
+            subject: name,
+            ..draft
+        });
     }
     for (variable, detector) in &catalogue.env_vars {
         for (offset, _) in view.text.match_indices(variable.as_str()) {
@@ -109,7 +132,9 @@ pub(crate) fn workflow(catalogue: &Catalogue, view: &TextView<'_>, drafts: &mut 
 
 fn is_whole_word(text: &str, start: usize, length: usize) -> bool {
     let is_word = |byte: &u8| byte.is_ascii_alphanumeric() || *byte == b'_';
-    let before = start.checked_sub(1).and_then(|index| text.as_bytes().get(index));
+    let before = start
+        .checked_sub(1)
+        .and_then(|index| text.as_bytes().get(index));
     let after = text.as_bytes().get(start + length);
     !before.is_some_and(is_word) && !after.is_some_and(is_word)
 }

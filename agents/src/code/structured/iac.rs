@@ -39,20 +39,38 @@ pub(crate) fn cloudformation(catalogue: &Catalogue, view: &TextView<'_>, drafts:
     report_types(catalogue, view, resource, drafts);
 }
 
-fn report_types(catalogue: &Catalogue, view: &TextView<'_>, resource: &Regex, drafts: &mut Vec<Draft>) {
+fn report_types(
+    catalogue: &Catalogue,
+    view: &TextView<'_>,
+    resource: &Regex,
+    drafts: &mut Vec<Draft>,
+) {
     for captures in resource.captures_iter(view.text) {
-        let Some(found) = captures.get(1) else { continue };
+        let Some(found) = captures.get(1) else {
+            continue;
+        };
         if view.is_comment_line(found.start()) {
             continue;
         }
         let body_end = (found.end() + RESOURCE_BODY_BYTES).min(view.text.len());
-        let body = view.text.get(found.end()..body_end).unwrap_or(&view.text[found.end()..]);
-        let Some(rule) = matching_rule(catalogue, found.as_str(), resource_body(body)) else { continue };
-        let draft = Draft::for_detector(FindingKind::IacResource, &catalogue.detectors[rule.detector])
-            .attr("category", crate::catalogue::Category::Infrastructure.as_str())
-            .attr("resource_type", found.as_str())
-            .at_line(view.line_of(found.start()))
-            .evidence(view.evidence_at(found.start()));
+        let body = view
+            .text
+            .get(found.end()..body_end)
+            .unwrap_or(&view.text[found.end()..]);
+        let Some(rule) = matching_rule(catalogue, found.as_str(), resource_body(body)) else {
+            continue;
+        };
+        let draft = Draft::for_detector(
+            FindingKind::IacResource,
+            &catalogue.detectors[rule.detector],
+        )
+        .attr(
+            "category",
+            crate::catalogue::Category::Infrastructure.as_str(),
+        )
+        .attr("resource_type", found.as_str())
+        .at_line(view.line_of(found.start()))
+        .evidence(view.evidence_at(found.start()));
         drafts.push(draft);
     }
 }
@@ -68,7 +86,11 @@ fn resource_body(after_type: &str) -> &str {
 }
 
 /// Returns the first rule that matches the type; rules with a `kind` condition come first.
-fn matching_rule<'c>(catalogue: &'c Catalogue, resource_type: &str, body: &str) -> Option<&'c IacType> {
+fn matching_rule<'c>(
+    catalogue: &'c Catalogue,
+    resource_type: &str,
+    body: &str,
+) -> Option<&'c IacType> {
     catalogue.iac_types.iter().find(|rule| {
         let type_matches = if rule.is_prefix {
             resource_type.starts_with(&rule.name)
@@ -83,9 +105,14 @@ fn matching_rule<'c>(catalogue: &'c Catalogue, resource_type: &str, body: &str) 
 /// `"kind": "OpenAI"`).
 fn has_kind(body: &str, kind: &str) -> bool {
     body.match_indices("kind").any(|(offset, _)| {
-        let rest = body[offset + 4..].trim_start_matches(['"', '\'']).trim_start();
-        let Some(value) = rest.strip_prefix(['=', ':']) else { return false };
+        let rest = body[offset + 4..]
+            .trim_start_matches(['"', '\''])
+            .trim_start();
+        let Some(value) = rest.strip_prefix(['=', ':']) else {
+            return false;
+        };
         let value = value.trim_start().trim_start_matches(['"', '\'']);
-        value.starts_with(kind) && !value[kind.len()..].starts_with(|c: char| c.is_ascii_alphanumeric())
+        value.starts_with(kind)
+            && !value[kind.len()..].starts_with(|c: char| c.is_ascii_alphanumeric())
     })
 }

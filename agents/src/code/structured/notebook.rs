@@ -6,7 +6,7 @@ use serde::Deserialize;
 use proto::FindingKind;
 
 use crate::catalogue::{Catalogue, Ecosystem, Language};
-use crate::code::context::{deduplicate, shorten, Draft, TextView};
+use crate::code::context::{Draft, TextView, deduplicate, shorten};
 use crate::code::manifests::requirement_name;
 use crate::code::text;
 
@@ -41,26 +41,48 @@ impl Default for Source {
 
 /// Runs the code detectors over every code cell. Lines are counted within the cell, and each
 /// finding also carries the cell's 0-based index in the `cell` attribute.
-pub(crate) fn notebook(catalogue: &Catalogue, text: &str, drafts: &mut Vec<Draft>) -> Result<(), String> {
-    let notebook: Notebook = serde_json::from_str(text)
-        .map_err(|error| format!("invalid notebook JSON: {error}; the notebook was not searched"))?;
+pub(crate) fn notebook(
+    catalogue: &Catalogue,
+    text: &str,
+    drafts: &mut Vec<Draft>,
+) -> Result<(), String> {
+    let notebook: Notebook = serde_json::from_str(text).map_err(|error| {
+        format!("invalid notebook JSON: {error}; the notebook was not searched")
+    })?;
     let language = kernel_language(&notebook.metadata);
     let scanner = &catalogue.code_scanners[language.index()];
-    for (index, cell) in notebook.cells.iter().enumerate().filter(|(_, cell)| cell.cell_type == "code") {
+    for (index, cell) in notebook
+        .cells
+        .iter()
+        .enumerate()
+        .filter(|(_, cell)| cell.cell_type == "code")
+    {
         let source = match &cell.source {
             Source::Text(text) => text.clone(),
             Source::Lines(lines) => lines.concat(),
         };
         let code = mask_shell_lines(&source);
         let mut cell_drafts = Vec::new();
-        text::scan(catalogue, &TextView::new(&code), scanner, Some(language), &mut cell_drafts);
+        text::scan(
+            catalogue,
+            &TextView::new(&code),
+            scanner,
+            Some(language),
+            &mut cell_drafts,
+        );
         pip_installs(catalogue, &source, &mut cell_drafts);
         deduplicate(&mut cell_drafts);
         // The first cell that shows a subject wins, whatever its line number within the cell.
         cell_drafts.retain(|draft| {
-            !drafts.iter().any(|seen| seen.kind == draft.kind && seen.subject == draft.subject)
+            !drafts
+                .iter()
+                .any(|seen| seen.kind == draft.kind && seen.subject == draft.subject)
         });
-        drafts.extend(cell_drafts.into_iter().map(|draft| draft.attr("cell", index.to_string())));
+        drafts.extend(
+            cell_drafts
+                .into_iter()
+                .map(|draft| draft.attr("cell", index.to_string())),
+        );
     }
     Ok(())
 }
@@ -69,18 +91,27 @@ pub(crate) fn notebook(catalogue: &Catalogue, text: &str, drafts: &mut Vec<Draft
 fn pip_installs(catalogue: &Catalogue, source: &str, drafts: &mut Vec<Draft>) {
     for (line_index, line) in source.split('\n').enumerate() {
         let trimmed = line.trim_start().trim_start_matches(['%', '!']);
-        let Some(arguments) = trimmed.strip_prefix("pip install ").or_else(|| trimmed.strip_prefix("pip3 install ")) else {
+        let Some(arguments) = trimmed
+            .strip_prefix("pip install ")
+            .or_else(|| trimmed.strip_prefix("pip3 install "))
+        else {
             continue;
         };
-        for argument in arguments.split_whitespace().filter(|argument| !argument.starts_with('-')) {
+        for argument in arguments
+            .split_whitespace()
+            .filter(|argument| !argument.starts_with('-'))
+        {
             let name = requirement_name(argument);
-            let Some(detector) = catalogue.package(Ecosystem::Pypi, name) else { continue };
+            let Some(detector) = catalogue.package(Ecosystem::Pypi, name) else {
+                continue;
+            };
             let line_number = u32::try_from(line_index + 1).unwrap_or(u32::MAX);
-            let draft = Draft::for_detector(FindingKind::Dependency, &catalogue.detectors[detector])
-                .attr("ecosystem", Ecosystem::Pypi.as_str())
-                .attr("package", name)
-                .at_line(line_number)
-                .evidence(shorten(line.trim()));
+            let draft =
+                Draft::for_detector(FindingKind::Dependency, &catalogue.detectors[detector])
+                    .attr("ecosystem", Ecosystem::Pypi.as_str())
+                    .attr("package", name)
+                    .at_line(line_number)
+                    .evidence(shorten(line.trim()));
             drafts.push(draft);
         }
     }
@@ -93,7 +124,11 @@ fn mask_shell_lines(source: &str) -> String {
         .split('\n')
         .map(|line| {
             let trimmed = line.trim_start();
-            if trimmed.starts_with('%') || trimmed.starts_with('!') { "" } else { line }
+            if trimmed.starts_with('%') || trimmed.starts_with('!') {
+                ""
+            } else {
+                line
+            }
         })
         .collect::<Vec<_>>()
         .join("\n")

@@ -10,9 +10,16 @@ use crate::code::context::{Draft, TextView};
 
 /// Runs one model family over a text. In code, only identifiers in string literals count,
 /// since a bare `gpt4` or `llama` is more often a variable name than a model.
-pub(super) fn scan_family(family: &ModelFamily, view: &TextView<'_>, is_code: bool, drafts: &mut Vec<Draft>) {
+pub(super) fn scan_family(
+    family: &ModelFamily,
+    view: &TextView<'_>,
+    is_code: bool,
+    drafts: &mut Vec<Draft>,
+) {
     for captures in family.regex.captures_iter(view.text) {
-        let Some(identifier) = captures.get(1) else { continue };
+        let Some(identifier) = captures.get(1) else {
+            continue;
+        };
         if is_code && !is_quoted(view.text, identifier.start()) {
             continue;
         }
@@ -75,17 +82,28 @@ fn hf_call_regex() -> &'static Regex {
 /// Reports repository ids passed to `from_pretrained`, `pipeline(model=...)` and similar calls.
 pub(super) fn scan_hf_repos(catalogue: &Catalogue, view: &TextView<'_>, drafts: &mut Vec<Draft>) {
     for captures in hf_call_regex().captures_iter(view.text) {
-        let Some(repo) = captures.iter().skip(1).flatten().next() else { continue };
+        let Some(repo) = captures.iter().skip(1).flatten().next() else {
+            continue;
+        };
         if !is_repo_id(repo.as_str()) || view.is_comment_line(repo.start()) {
             continue;
         }
-        drafts.push(hf_repo_draft(catalogue, repo.as_str()).at_line(view.line_of(repo.start())).evidence(view.evidence_at(repo.start())));
+        drafts.push(
+            hf_repo_draft(catalogue, repo.as_str())
+                .at_line(view.line_of(repo.start()))
+                .evidence(view.evidence_at(repo.start())),
+        );
     }
 }
 
 fn hf_repo_draft(catalogue: &Catalogue, repo: &str) -> Draft {
-    let family = catalogue.models.iter().find(|family| family.whole.is_match(repo));
-    let org_provider = repo.split_once('/').and_then(|(org, _)| catalogue.hf_orgs.get(org));
+    let family = catalogue
+        .models
+        .iter()
+        .find(|family| family.whole.is_match(repo));
+    let org_provider = repo
+        .split_once('/')
+        .and_then(|(org, _)| catalogue.hf_orgs.get(org));
     let provider = org_provider
         .cloned()
         .or_else(|| family.map(|family| family.provider.clone()))
@@ -102,16 +120,28 @@ fn hf_repo_draft(catalogue: &Catalogue, repo: &str) -> Draft {
 fn is_repo_id(candidate: &str) -> bool {
     let mut parts = candidate.split('/');
     let valid_part = |part: &str| {
-        part.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-            && part.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        part.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
             && !part.contains("..")
     };
     let first = parts.next().is_some_and(valid_part);
     let second = parts.next().is_none_or(valid_part);
     let no_third = parts.next().is_none();
-    let has_file_extension = [".json", ".bin", ".pt", ".pth", ".safetensors", ".onnx", ".gguf"]
-        .iter()
-        .any(|extension| candidate.ends_with(extension));
+    let has_file_extension = [
+        ".json",
+        ".bin",
+        ".pt",
+        ".pth",
+        ".safetensors",
+        ".onnx",
+        ".gguf",
+    ]
+    .iter()
+    .any(|extension| candidate.ends_with(extension));
     first && second && no_third && !has_file_extension
 }
 
@@ -122,9 +152,18 @@ mod tests {
     #[test]
     fn canonical_id_drops_date_and_version_stamps() {
         assert_eq!(canonical_model_id("gpt-4o-2024-08-06"), "gpt-4o");
-        assert_eq!(canonical_model_id("claude-3-5-sonnet-20241022"), "claude-3-5-sonnet");
-        assert_eq!(canonical_model_id("claude-3-5-sonnet-latest"), "claude-3-5-sonnet");
-        assert_eq!(canonical_model_id("claude-3-5-sonnet-20240620-v1:0"), "claude-3-5-sonnet");
+        assert_eq!(
+            canonical_model_id("claude-3-5-sonnet-20241022"),
+            "claude-3-5-sonnet"
+        );
+        assert_eq!(
+            canonical_model_id("claude-3-5-sonnet-latest"),
+            "claude-3-5-sonnet"
+        );
+        assert_eq!(
+            canonical_model_id("claude-3-5-sonnet-20240620-v1:0"),
+            "claude-3-5-sonnet"
+        );
         assert_eq!(canonical_model_id("gemini-1.5-pro-002"), "gemini-1.5-pro");
         assert_eq!(canonical_model_id("Llama3.1:8b"), "llama3.1");
         assert_eq!(canonical_model_id("gpt-4o-mini"), "gpt-4o-mini");
