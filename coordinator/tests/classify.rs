@@ -457,3 +457,50 @@ fn empty_attributes_map_is_not_a_declaration() {
     assert_eq!(result.risk_class, RiskClass::Unknown);
     assert!(result.kinds.is_empty());
 }
+
+#[test]
+fn lettered_point_replaces_its_whole_area() {
+    let declaration = declared("purpose: Helps law enforcement agencies profile suspects\n");
+    let result = classify(".", &[], Some(&declaration));
+
+    assert_eq!(result.risk_class, RiskClass::High);
+    assert_eq!(result.annex_iii_area.as_deref(), Some("law-enforcement"));
+    assert_eq!(
+        list_fact(&result.facts, "system.annex_iii"),
+        Some(vec!["6e".to_owned()])
+    );
+}
+
+#[test]
+fn descriptions_from_several_manifests_are_all_read() {
+    let findings = [
+        finding(
+            FindingKind::Dependency,
+            "openai",
+            "package.json",
+            Some(7),
+            &[
+                ("category", "hosted_api"),
+                ("project_description", "Internal tooling"),
+            ],
+        ),
+        finding(
+            FindingKind::Dependency,
+            "torch",
+            "worker/pyproject.toml",
+            Some(5),
+            &[
+                ("category", "ml_library"),
+                ("project_description", "Grades student essays"),
+            ],
+        ),
+    ];
+    let result = classify(".", &findings, None);
+
+    assert_eq!(result.risk_class, RiskClass::High);
+    assert_eq!(result.annex_iii_area.as_deref(), Some("education"));
+    assert_eq!(
+        result.kinds,
+        ["calls_hosted_model_api", "uses_ml_libraries"]
+    );
+}

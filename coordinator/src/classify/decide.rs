@@ -21,7 +21,7 @@ use std::collections::BTreeSet;
 use proto::{AnnexIiiPoint, Article5Practice, Declaration};
 
 use super::RiskClass;
-use super::purpose::{PurposeTable, Signal};
+use super::purpose::{PurposeMatch, PurposeTable, Signal};
 
 /// Confidence of a fact the team declared.
 pub(crate) const DECLARED: f32 = 0.95;
@@ -144,51 +144,10 @@ fn read_purposes(purposes: &[PurposeSource]) -> Reading {
     let table = PurposeTable::embedded();
     let mut reading = Reading::default();
     for source in purposes {
-        let confidence = source.confidence();
-        reading.source_confidence = reading.source_confidence.max(confidence);
+        reading.source_confidence = reading.source_confidence.max(source.confidence());
         let found = table.read(&source.text);
         for matched in &found.matches {
-            let rule = matched.rule;
-            if let Some(point) = rule
-                .annex_iii
-                .filter(|point| !reading.points.contains(point))
-            {
-                reading.points.push(point);
-                reading.points_confidence = reading.points_confidence.max(confidence);
-                reading.reasons.push((
-                    Topic::AnnexIii,
-                    format!(
-                        "{} mentions \"{}\": suggests annex_iii {} ({})",
-                        source.label,
-                        matched.excerpt,
-                        point.code(),
-                        point.area.slug()
-                    ),
-                ));
-            }
-            for practice in &rule.article_5 {
-                if !reading.practices.contains(practice) {
-                    reading.practices.push(*practice);
-                    reading.practices_confidence = reading.practices_confidence.max(confidence);
-                    reading.reasons.push((
-                        Topic::Article5,
-                        format!(
-                            "{} mentions \"{}\": suggests the Article 5 practice {practice}",
-                            source.label, matched.excerpt
-                        ),
-                    ));
-                }
-            }
-            for signal in &rule.signals {
-                if reading.signals.insert(*signal) {
-                    let name = signal.fact_name().trim_start_matches("system.");
-                    let reason = format!(
-                        "{} mentions \"{}\": suggests {name}",
-                        source.label, matched.excerpt
-                    );
-                    reading.reasons.push((Topic::Other, reason));
-                }
-            }
+            record_match(&mut reading, source, matched);
         }
         for excerpt in &found.negated {
             let reason = format!("{} negates \"{excerpt}\": not counted", source.label);
@@ -196,6 +155,54 @@ fn read_purposes(purposes: &[PurposeSource]) -> Reading {
         }
     }
     reading
+}
+
+/// Adds what one fired rule suggests to the reading, with a reason for each new suggestion.
+fn record_match(reading: &mut Reading, source: &PurposeSource, matched: &PurposeMatch<'_>) {
+    let confidence = source.confidence();
+    let quoted = format!("{} mentions \"{}\"", source.label, matched.excerpt);
+    let rule = matched.rule;
+    if let Some(point) = rule.annex_iii
+        && add_point(&mut reading.points, point)
+    {
+        reading.points_confidence = reading.points_confidence.max(confidence);
+        let reason = format!(
+            "{quoted}: suggests annex_iii {} ({})",
+            point.code(),
+            point.area.slug()
+        );
+        reading.reasons.push((Topic::AnnexIii, reason));
+    }
+    for practice in &rule.article_5 {
+        if !reading.practices.contains(practice) {
+            reading.practices.push(*practice);
+            reading.practices_confidence = reading.practices_confidence.max(confidence);
+            let reason = format!("{quoted}: suggests the Article 5 practice {practice}");
+            reading.reasons.push((Topic::Article5, reason));
+        }
+    }
+    for signal in &rule.signals {
+        if reading.signals.insert(*signal) {
+            let name = signal.fact_name().trim_start_matches("system.");
+            reading
+                .reasons
+                .push((Topic::Other, format!("{quoted}: suggests {name}")));
+        }
+    }
+}
+
+/// Adds a point unless it is already covered: a lettered point replaces its whole area,
+/// and a whole area is skipped when one of its points is present. Returns whether it was added.
+fn add_point(points: &mut Vec<AnnexIiiPoint>, point: AnnexIiiPoint) -> bool {
+    let covered = points
+        .iter()
+        .any(|known| *known == point || (point.letter.is_none() && known.area == point.area));
+    if covered {
+        return false;
+    }
+    points.retain(|known| !(known.letter.is_none() && known.area == point.area));
+    points.push(point);
+    true
 }
 
 fn article_5_fact(
