@@ -539,3 +539,47 @@ fn credit_scoring_deployer_needs_fria() {
     facts.set("tenant.public_service", false);
     assert_eq!(status(&evaluate(&facts), "art-27-fria"), "needs_evidence");
 }
+
+#[test]
+fn minimal_risk_class_rules_out_high_risk() {
+    let mut facts = Facts::new();
+    facts.set("system.role", "provider");
+    facts.set("system.risk_class", "minimal");
+    facts.set("system.interacts_with_people", true);
+    let verdicts = evaluate(&facts);
+    for name in PROVIDER_HIGH_RISK_RULES {
+        assert_eq!(status(&verdicts, name), "not_applicable", "{name}");
+    }
+    assert_eq!(
+        status(&verdicts, "art-6-high-risk-classification"),
+        "not_applicable"
+    );
+    assert_eq!(
+        status(&verdicts, "art-26-deployer-duties"),
+        "not_applicable"
+    );
+    assert_eq!(status(&verdicts, "art-50-transparency"), "needs_evidence");
+}
+
+#[test]
+fn minimal_chatbot_needs_no_registration() {
+    assert_eq!(
+        status(&evaluate(&minimal_chatbot()), "art-49-registration"),
+        "not_applicable"
+    );
+}
+
+#[test]
+fn high_risk_class_alone_leaves_annex_open() {
+    let mut facts = Facts::new();
+    facts.set("system.role", "provider");
+    facts.set("system.risk_class", "high");
+    let art9 = verdict(&evaluate(&facts), "art-9-risk-management").clone();
+    assert_eq!(art9.status, "needs_evidence");
+    assert!(
+        art9.reasons
+            .contains(&"fact system.annex_iii is unknown".to_owned()),
+        "{:?}",
+        art9.reasons
+    );
+}
