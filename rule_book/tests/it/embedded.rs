@@ -26,6 +26,11 @@ const EU_RULE_IDS: [&str; 19] = [
     "eu-ai-act/art-9-risk-management",
 ];
 
+/// Version hash of `v1/` as committed. A change to any rule file changes it, so this test makes
+/// every rule-book edit a deliberate one: update the constant together with the rules.
+const EXPECTED_VERSION_HASH: &str =
+    "3aae81212a1e10b8ced6e4cb7239116b6dd2967ca1a64413faaceb626226a436";
+
 fn v1_dir() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/v1"))
 }
@@ -54,6 +59,16 @@ fn embedded_book_matches_folder_on_disk() {
             .version_hash()
             .chars()
             .all(|c| c.is_ascii_hexdigit())
+    );
+}
+
+#[test]
+fn version_hash_matches_golden_value() {
+    let book = RuleBook::embedded().unwrap();
+    assert_eq!(
+        book.version_hash(),
+        EXPECTED_VERSION_HASH,
+        "rule files changed; if intended, update EXPECTED_VERSION_HASH"
     );
 }
 
