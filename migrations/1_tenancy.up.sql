@@ -55,6 +55,7 @@ CREATE TABLE tenants (
 );
 
 COMMENT ON TABLE tenants IS 'Customer organisations, arranged as a tree by ltree path';
+COMMENT ON COLUMN tenants.id IS 'Surrogate key for APIs and tokens, so references from outside survive a change of path';
 COMMENT ON COLUMN tenants.slug IS 'Slash-separated slug path as the customer typed it (acme/emea); the path is derived from it';
 COMMENT ON COLUMN tenants.path IS 'ltree of escaped slugs; the key every customer row refers to through tenant_path';
 COMMENT ON COLUMN tenants.parent_path IS 'Path of the parent tenant, NULL for a root; no foreign key, because a subsidiary may be created before its parent';

@@ -12,6 +12,8 @@ CREATE TABLE frameworks (
 
 COMMENT ON TABLE frameworks IS 'Catalogue of the frameworks in the rule book; shared by all tenants, so it has no RLS';
 COMMENT ON COLUMN frameworks.slug IS 'Rule book folder name, the key subscriptions and evaluations refer to';
+COMMENT ON COLUMN frameworks.title IS 'Display title shown at onboarding and in reports';
+COMMENT ON COLUMN frameworks.description IS 'Short summary shown when a tenant picks its frameworks';
 COMMENT ON COLUMN frameworks.version IS 'Version of the framework text the rules were written from';
 COMMENT ON COLUMN frameworks.updated_at IS 'Last time the catalogue entry changed, not the last time it was upserted';
 
@@ -30,6 +32,7 @@ CREATE TABLE framework_subscriptions (
 
 COMMENT ON TABLE framework_subscriptions IS 'Frameworks a tenant is shown and evaluated against';
 COMMENT ON COLUMN framework_subscriptions.tenant_path IS 'Owning tenant; RLS compares it with the transaction''s tenant';
+COMMENT ON COLUMN framework_subscriptions.framework_slug IS 'Subscribed framework; must exist in the catalogue';
 COMMENT ON COLUMN framework_subscriptions.created_at IS 'When the tenant subscribed, for the audit trail of onboarding';
 
 CREATE TABLE connectors (
@@ -48,6 +51,9 @@ CREATE TABLE connectors (
 
 COMMENT ON TABLE connectors IS 'Places a tenant has connected for discovery: a code tree, a cloud account, a code host';
 COMMENT ON COLUMN connectors.tenant_path IS 'Owning tenant; RLS compares it with the transaction''s tenant';
+COMMENT ON COLUMN connectors.id IS 'Connector id, carried in actor names, logs and scans';
+COMMENT ON COLUMN connectors.name IS 'Tenant-chosen label, unique within the tenant';
+COMMENT ON COLUMN connectors.created_at IS 'When the connector was added, for the onboarding history';
 COMMENT ON COLUMN connectors.kind IS 'Connector type (code, github, aws, azure, gcp, inventory)';
 COMMENT ON COLUMN connectors.config IS 'Connector settings without secrets; credentials live outside the database';
 
@@ -75,12 +81,15 @@ CREATE TABLE scans (
 
 COMMENT ON TABLE scans IS 'One discovery run; every inventory row records the scan that last changed it';
 COMMENT ON COLUMN scans.tenant_path IS 'Owning tenant; RLS compares it with the transaction''s tenant';
+COMMENT ON COLUMN scans.id IS 'Scan id, returned to the requester and recorded on every row the scan changes';
 COMMENT ON COLUMN scans.connector_id IS 'Connector that ran the scan; NULL for an ad hoc scan of a path from the CLI';
 COMMENT ON COLUMN scans.source IS 'Finding source the scan produces (code, aws, ...), matching findings.source';
 COMMENT ON COLUMN scans.target IS 'What was scanned: a folder, an account, an organisation';
 COMMENT ON COLUMN scans.requested_by IS 'User, token or scheduler that asked for the scan, for the audit trail';
 COMMENT ON COLUMN scans.status IS 'running until finished; partial when some scopes failed but the rest completed';
 COMMENT ON COLUMN scans.summary IS 'Counters reported at the end of the scan (files, findings, systems, errors)';
+COMMENT ON COLUMN scans.started_at IS 'When the scan was requested';
+COMMENT ON COLUMN scans.finished_at IS 'When the scan ended; NULL exactly while it is running';
 COMMENT ON COLUMN scans.error IS 'Why the scan failed or was partial, shown to the user';
 
 CREATE TABLE ai_systems (
@@ -117,6 +126,9 @@ CREATE TABLE ai_systems (
 
 COMMENT ON TABLE ai_systems IS 'AI systems found by grouping findings, one per project root for code';
 COMMENT ON COLUMN ai_systems.tenant_path IS 'Owning tenant; RLS compares it with the transaction''s tenant';
+COMMENT ON COLUMN ai_systems.id IS 'System id, referenced by findings and evaluations';
+COMMENT ON COLUMN ai_systems.source IS 'Finding source that produced the system (code, aws, ...); part of the upsert key';
+COMMENT ON COLUMN ai_systems.name IS 'Display name, from a declaration or the project folder';
 COMMENT ON COLUMN ai_systems.external_id IS 'Stable id from the source, so a re-scan updates the same row';
 COMMENT ON COLUMN ai_systems.root IS 'Project root relative to the scan target, or the cloud resource that anchors the system';
 COMMENT ON COLUMN ai_systems.kinds IS 'What the system does with AI (calls_hosted_model_api, trains_models, ...)';
@@ -126,6 +138,8 @@ COMMENT ON COLUMN ai_systems.gpai IS 'Whether the system builds on a general-pur
 COMMENT ON COLUMN ai_systems.reasons IS 'Human-readable reasons for the classification, shown next to the risk class';
 COMMENT ON COLUMN ai_systems.confidence IS 'Classifier confidence from 0 to 1; low values send verdicts to human review';
 COMMENT ON COLUMN ai_systems.facts IS 'Facts the rule book evaluates, as a JSON object of fact name to value';
+COMMENT ON COLUMN ai_systems.created_at IS 'When the system was first stored';
+COMMENT ON COLUMN ai_systems.updated_at IS 'When a scan last changed the row';
 COMMENT ON COLUMN ai_systems.first_scan_id IS 'Scan that first found the system';
 COMMENT ON COLUMN ai_systems.changed_scan_id IS 'Scan that last changed the row; an unchanged re-scan leaves it, so the row is not rewritten';
 
@@ -168,6 +182,10 @@ CREATE TABLE findings (
 
 COMMENT ON TABLE findings IS 'Raw discoveries (a dependency, an import, an artefact); resolved rather than deleted when they disappear';
 COMMENT ON COLUMN findings.tenant_path IS 'Owning tenant; RLS compares it with the transaction''s tenant';
+COMMENT ON COLUMN findings.id IS 'Finding id for APIs and exports';
+COMMENT ON COLUMN findings.source IS 'Connector type that found it (code, aws, ...); part of the upsert key';
+COMMENT ON COLUMN findings.kind IS 'Finding kind (dependency, import, artefact, ...), from the shared Finding type';
+COMMENT ON COLUMN findings.confidence IS 'Detector confidence from 0 to 1';
 COMMENT ON COLUMN findings.system_id IS 'AI system the finding was grouped into; the composite key keeps it inside the same tenant';
 COMMENT ON COLUMN findings.scope IS 'Crawl scope (scan root, account and region); a finished scope resolves its unseen findings';
 COMMENT ON COLUMN findings.external_id IS 'Stable id derived from scope, path, kind and subject, so replays update in place';
@@ -178,6 +196,9 @@ COMMENT ON COLUMN findings.project_root IS 'Project root the finding belongs to,
 COMMENT ON COLUMN findings.attributes IS 'Detector attributes (category, provider, ecosystem, ...); secrets appear only as prefix and hash';
 COMMENT ON COLUMN findings.evidence IS 'Redacted snippet shown to the user as proof';
 COMMENT ON COLUMN findings.status IS 'open while the finding is seen; resolved once a scan of its scope no longer sees it';
+COMMENT ON COLUMN findings.first_scan_id IS 'Scan that first found it';
+COMMENT ON COLUMN findings.created_at IS 'When the finding was first stored';
+COMMENT ON COLUMN findings.updated_at IS 'When a scan last changed the row';
 COMMENT ON COLUMN findings.changed_scan_id IS 'Scan that last changed the row; an unchanged re-scan leaves it, so the row is not rewritten';
 COMMENT ON COLUMN findings.resolved_at IS 'When a scan stopped seeing the finding; cleared when it comes back';
 
@@ -207,9 +228,15 @@ CREATE TABLE evaluations (
 
 COMMENT ON TABLE evaluations IS 'Latest verdict of each rule for each AI system';
 COMMENT ON COLUMN evaluations.tenant_path IS 'Owning tenant; RLS compares it with the transaction''s tenant';
+COMMENT ON COLUMN evaluations.id IS 'Evaluation id for APIs and evidence packs';
+COMMENT ON COLUMN evaluations.system_id IS 'Evaluated system; the composite key keeps it inside the same tenant';
+COMMENT ON COLUMN evaluations.framework IS 'Framework the rule belongs to; must exist in the catalogue';
+COMMENT ON COLUMN evaluations.rule_id IS 'Rule id within the framework''s rule book folder';
 COMMENT ON COLUMN evaluations.status IS 'Verdict from the framework''s own vocabulary (pass, fail, needs_evidence, ...)';
 COMMENT ON COLUMN evaluations.reasons IS 'Why the rule reached this verdict, shown to the compliance lead';
 COMMENT ON COLUMN evaluations.evidence_required IS 'Evidence ids the rule asks for before it can pass';
+COMMENT ON COLUMN evaluations.created_at IS 'When the rule was first evaluated for the system';
+COMMENT ON COLUMN evaluations.updated_at IS 'When the verdict last changed';
 COMMENT ON COLUMN evaluations.changed_scan_id IS 'Scan that last changed the verdict; an unchanged re-evaluation leaves it';
 
 CREATE INDEX findings_system_idx ON findings (system_id);

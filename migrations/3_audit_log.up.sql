@@ -28,12 +28,17 @@ CREATE TABLE audit_log (
 
 COMMENT ON TABLE audit_log IS 'Append-only record of every mutation, chained per tenant by SHA-256';
 COMMENT ON COLUMN audit_log.tenant_path IS 'Tenant whose chain the row belongs to; RLS compares it with the transaction''s tenant';
+COMMENT ON COLUMN audit_log.id IS 'Row id (UUIDv7, so ids sort by time), part of the hashed row';
 COMMENT ON COLUMN audit_log.seq IS 'Position in the tenant''s chain, starting at 1 without gaps, so a deleted row is detected';
 COMMENT ON COLUMN audit_log.actor_type IS 'Kind of actor (user, token, staff, system)';
 COMMENT ON COLUMN audit_log.actor_id IS 'User, token or staff id that made the change';
+COMMENT ON COLUMN audit_log.entity_type IS 'Kind of entity changed (scan, subscription, connector)';
+COMMENT ON COLUMN audit_log.entity_id IS 'Id of the entity changed';
+COMMENT ON COLUMN audit_log.action IS 'What happened to the entity (create, update, delete)';
 COMMENT ON COLUMN audit_log.diff IS 'JSON description of the change, part of the hashed row';
 COMMENT ON COLUMN audit_log.occurred_at IS 'UTC time of the change at microsecond precision, the precision that is hashed';
 COMMENT ON COLUMN audit_log.ip IS 'Client address of the request, when the change came over the network';
+COMMENT ON COLUMN audit_log.user_agent IS 'Client user agent, to tell API scripts from the dashboard';
 COMMENT ON COLUMN audit_log.request_id IS 'Request id that ties the row to logs and traces';
 COMMENT ON COLUMN audit_log.prev_hash IS 'row_hash of the previous row in the chain, 32 zero bytes for the first row';
 COMMENT ON COLUMN audit_log.row_hash IS 'SHA-256 of prev_hash followed by the canonical serialisation of the row';

@@ -32,7 +32,7 @@ pub struct AuditEntry {
     pub entity_type: String,
     /// Id of the entity changed.
     pub entity_id: String,
-    /// What happened (`create`, `update`, `delete`).
+    /// Action taken on the entity (`create`, `update`, `delete`).
     pub action: String,
     /// JSON description of the change.
     pub diff: serde_json::Value,
@@ -75,7 +75,7 @@ pub struct BadRow {
     pub seq: i64,
     /// Row id, `None` when the row is missing.
     pub id: Option<Uuid>,
-    /// What is wrong with it.
+    /// Description of the fault.
     pub reason: String,
 }
 
@@ -235,14 +235,16 @@ pub async fn verify(tx: &mut TenantTx) -> Result<VerifyReport, Error> {
     .await?;
     let last_seq = expected_seq - 1;
     let first_bad = match head {
-        Some(head) if head.last_seq != last_seq || head.last_hash != expected_prev => Some(BadRow {
-            seq: head.last_seq,
-            id: None,
-            reason: format!(
-                "chain head points at seq {} but the chain ends at seq {last_seq}; rows were removed or the head was changed",
-                head.last_seq
-            ),
-        }),
+        Some(head) if head.last_seq != last_seq || head.last_hash != expected_prev => {
+            Some(BadRow {
+                seq: head.last_seq,
+                id: None,
+                reason: format!(
+                    "chain head points at seq {} but the chain ends at seq {last_seq}; rows were removed or the head was changed",
+                    head.last_seq
+                ),
+            })
+        }
         None if last_seq > 0 => Some(BadRow {
             seq: last_seq,
             id: None,
@@ -261,7 +263,12 @@ fn report(rows_checked: u64, first_bad: Option<BadRow>) -> VerifyReport {
 }
 
 /// Returns why `row` breaks the chain, or `None` when it fits.
-fn check_row(tenant: &str, row: &StoredRow, expected_seq: i64, expected_prev: &[u8]) -> Option<String> {
+fn check_row(
+    tenant: &str,
+    row: &StoredRow,
+    expected_seq: i64,
+    expected_prev: &[u8],
+) -> Option<String> {
     if row.seq != expected_seq {
         return Some(format!(
             "expected seq {expected_seq} but found seq {}; rows are missing",
@@ -271,9 +278,8 @@ fn check_row(tenant: &str, row: &StoredRow, expected_seq: i64, expected_prev: &[
     if row.prev_hash != expected_prev {
         return Some("prev_hash does not match the previous row's hash".to_owned());
     }
-    let ip = match row.ip.as_deref().map(str::parse::<IpAddr>).transpose() {
-        Ok(ip) => ip,
-        Err(_) => return Some(format!("stored ip {:?} is not an address", row.ip)),
+    let Ok(ip) = row.ip.as_deref().map(str::parse::<IpAddr>).transpose() else {
+        return Some(format!("stored ip {:?} is not an address", row.ip));
     };
     let hashed = HashedRow {
         tenant_path: tenant,

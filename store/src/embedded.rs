@@ -3,10 +3,10 @@
 //! [`start`] uses the system's own `initdb` and `pg_ctl` (nothing is
 //! downloaded) to create a cluster under `DATA_DIR/postgres` on the first
 //! run and start it on later runs, or attach to a postmaster that is already
-//! running there. The server listens on no TCP port: its Unix socket lives in
-//! a folder only the server's account can open (`DATA_DIR/run`, or a short
-//! folder under /tmp when that path is too long for a socket), and trust
-//! authentication applies only through that socket. When this process runs
+//! running there. The server listens on no TCP port. Its Unix socket is in a
+//! folder only the server's account can open: `DATA_DIR/run`, or a short
+//! folder under /tmp when that path is too long for a socket. Trust
+//! authentication therefore applies only through that socket. When this process runs
 //! as root, the cluster belongs to the `postgres` OS user and the tools run
 //! through `runuser`. The schema is migrated as the cluster's superuser, and
 //! the application logs in as a generated role that is only a member of
@@ -21,9 +21,9 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection};
 use tracing::{info, instrument};
 
+pub(crate) use self::cluster::Durability;
 use self::cluster::{Cluster, SUPERUSER};
 pub use self::tools::PG_BIN_ENV;
-pub(crate) use self::cluster::Durability;
 use crate::{EmbeddedError, Error};
 
 /// Environment variable that overrides [`default_data_dir`].
@@ -103,7 +103,10 @@ pub async fn start(data_dir: &Path) -> Result<EmbeddedPostgres, Error> {
     ensure_login_role(&admin_url, APP_LOGIN, None).await?;
     let app_url = cluster.url(APP_LOGIN, DATABASE);
 
-    info!(started_server = cluster.started_here(), "embedded postgres ready");
+    info!(
+        started_server = cluster.started_here(),
+        "embedded postgres ready"
+    );
     Ok(EmbeddedPostgres {
         app_url,
         admin_url,
@@ -121,13 +124,15 @@ pub(crate) async fn start_throwaway(data_dir: &Path) -> Result<String, Error> {
     Ok(cluster.url(SUPERUSER, "postgres"))
 }
 
+/// Creates `data_dir` if missing and returns its canonical path, which the
+/// socket folder's name is derived from.
 fn absolute(data_dir: &Path) -> Result<PathBuf, EmbeddedError> {
     std::fs::create_dir_all(data_dir).map_err(|source| EmbeddedError::Io {
         action: "create folder",
         path: data_dir.to_owned(),
         source,
     })?;
-    std::path::absolute(data_dir).map_err(|source| EmbeddedError::Io {
+    std::fs::canonicalize(data_dir).map_err(|source| EmbeddedError::Io {
         action: "resolve",
         path: data_dir.to_owned(),
         source,
@@ -171,7 +176,9 @@ pub(crate) async fn create_database_if_missing(
             .await?;
     if !exists {
         let statement = format!("CREATE DATABASE {}", quote_identifier(database));
-        sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&mut conn).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(&mut conn)
+            .await?;
     }
     conn.close().await?;
     Ok(())
@@ -200,8 +207,13 @@ pub(crate) async fn ensure_login_role(
         literal = quote_literal(role),
         identifier = quote_identifier(role),
     );
-    let pool = PgPoolOptions::new().max_connections(1).connect(admin_url).await?;
-    let result = sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&pool).await;
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(admin_url)
+        .await?;
+    let result = sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+        .execute(&pool)
+        .await;
     pool.close().await;
     result?;
     Ok(())

@@ -79,6 +79,15 @@ pub enum Error {
         /// Detail line from Postgres.
         detail: String,
     },
+    /// A row was written for a tenant that has no row in `tenants`.
+    #[error(
+        "the transaction's tenant does not exist ({constraint}); \
+         create it with store::tenants::ensure before writing its rows"
+    )]
+    TenantNotFound {
+        /// Constraint name from the schema.
+        constraint: String,
+    },
     /// A foreign key was violated, for example an unknown framework slug.
     #[error("reference violates {constraint}: {detail}")]
     MissingReference {
@@ -94,7 +103,9 @@ pub enum Error {
         constraint: String,
     },
     /// Row-level security or a missing grant rejected the statement.
-    #[error("permission denied: {message}; the row belongs to another tenant or the role lacks a grant")]
+    #[error(
+        "permission denied: {message}; the row belongs to another tenant or the role lacks a grant"
+    )]
     PermissionDenied {
         /// Message from Postgres.
         message: String,
@@ -110,7 +121,7 @@ pub enum Error {
     AuditChain {
         /// Tenant whose chain is affected.
         tenant: String,
-        /// What is wrong.
+        /// Description of the fault.
         reason: String,
     },
     /// The embedded cluster could not be set up.
@@ -131,7 +142,7 @@ pub enum EmbeddedError {
     /// A file operation on the data folder failed.
     #[error("{action} `{path}` failed: {source}")]
     Io {
-        /// What was attempted.
+        /// Operation that failed (`create folder`, `lock`).
         action: &'static str,
         /// File or folder involved.
         path: PathBuf,
@@ -154,7 +165,7 @@ pub enum EmbeddedError {
     DataDir {
         /// Folder involved.
         path: PathBuf,
-        /// Why, and what to do.
+        /// Cause and remedy.
         reason: String,
     },
 }
@@ -183,14 +194,14 @@ pub enum SlugError {
     },
     /// The slug contains whitespace, a control character or a `/`.
     #[error(
-        "tenant slug `{slug}` contains {what} at byte {offset}; \
+        "tenant slug `{slug}` contains {character} at byte {offset}; \
          remove it (use `-` between words, `/` only between parent and child slugs)"
     )]
     InvalidCharacter {
         /// Slug as given.
         slug: String,
         /// Description of the offending character.
-        what: String,
+        character: String,
         /// Byte offset of that character.
         offset: usize,
     },
@@ -207,7 +218,10 @@ impl From<sqlx::Error> for Error {
         let Some(db_error) = error.as_database_error() else {
             return Error::Database(error);
         };
-        let constraint = db_error.constraint().unwrap_or("unnamed constraint").to_owned();
+        let constraint = db_error
+            .constraint()
+            .unwrap_or("unnamed constraint")
+            .to_owned();
         let detail = db_error
             .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
             .and_then(|pg| pg.detail())
@@ -215,6 +229,9 @@ impl From<sqlx::Error> for Error {
             .to_owned();
         match db_error.code().as_deref() {
             Some("23505") => Error::Duplicate { constraint, detail },
+            Some("23503") if constraint.ends_with("_tenant_fkey") => {
+                Error::TenantNotFound { constraint }
+            }
             Some("23503") => Error::MissingReference { constraint, detail },
             Some("23514") => Error::InvalidValue { constraint },
             Some("42501") => Error::PermissionDenied {

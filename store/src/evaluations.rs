@@ -21,9 +21,9 @@ pub struct EvaluationUpsert {
     pub rule_id: String,
     /// Verdict from the framework's vocabulary.
     pub status: String,
-    /// Why (JSON array of strings).
+    /// Reasons for the verdict (JSON array of strings).
     pub reasons: serde_json::Value,
-    /// Evidence the rule asks for (JSON array).
+    /// Evidence the rule requires (JSON array).
     pub evidence_required: serde_json::Value,
     /// Scan whose results were evaluated.
     pub scan_id: Uuid,
@@ -42,9 +42,9 @@ pub struct EvaluationRow {
     pub rule_id: String,
     /// Verdict.
     pub status: String,
-    /// Why.
+    /// Reasons for the verdict.
     pub reasons: serde_json::Value,
-    /// Evidence the rule asks for.
+    /// Evidence the rule requires.
     pub evidence_required: serde_json::Value,
     /// Scan that last changed the verdict.
     pub changed_scan_id: Uuid,

@@ -163,7 +163,10 @@ async fn check_login_role(pool: &PgPool) -> Result<(), Error> {
 /// Applies the migrations embedded from `migrations/` as the owner role.
 #[instrument(skip_all, name = "store.migrate")]
 pub async fn migrate(admin_url: &str) -> Result<(), Error> {
-    let pool = PgPoolOptions::new().max_connections(1).connect(admin_url).await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(admin_url)
+        .await?;
     let result = sqlx::migrate!("../migrations").run(&pool).await;
     pool.close().await;
     result?;

@@ -11,7 +11,7 @@ use crate::{Error, TenantTx};
 pub struct NewScan {
     /// Finding source the scan produces (`code`).
     pub source: String,
-    /// What is scanned (a folder, an account).
+    /// Scan target (a folder, an account).
     pub target: String,
     /// User, token or scheduler that requested the scan.
     pub requested_by: String,
@@ -24,15 +24,15 @@ pub struct ScanRow {
     pub id: Uuid,
     /// Finding source.
     pub source: String,
-    /// What was scanned.
+    /// Scan target.
     pub target: String,
-    /// Who requested it.
+    /// Requester.
     pub requested_by: String,
     /// `running`, `completed`, `partial` or `failed`.
     pub status: String,
     /// Counters reported at the end.
     pub summary: serde_json::Value,
-    /// Why the scan failed or was partial.
+    /// Cause of a failed or partial scan.
     pub error: Option<String>,
     /// Start time.
     pub started_at: DateTime<Utc>,
@@ -95,9 +95,13 @@ pub async fn finish(
 /// Fetches one scan visible to the tenant.
 #[instrument(skip_all, name = "store.scans.get", fields(tenant.path = %tx.tenant(), scan.id = %id))]
 pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Option<ScanRow>, Error> {
-    let row = sqlx::query_as(concat!("SELECT ", scan_columns!(), " FROM scans WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await?;
+    let row = sqlx::query_as(concat!(
+        "SELECT ",
+        scan_columns!(),
+        " FROM scans WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await?;
     Ok(row)
 }

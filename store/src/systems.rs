@@ -17,7 +17,7 @@ pub struct SystemUpsert {
     pub name: String,
     /// Project root or anchoring resource.
     pub root: String,
-    /// What the system does with AI (`calls_hosted_model_api`, ...).
+    /// Kinds of AI use (`calls_hosted_model_api`, ...).
     pub kinds: Vec<String>,
     /// EU AI Act risk class.
     pub risk_class: String,
@@ -59,7 +59,7 @@ pub struct SystemRow {
     pub name: String,
     /// Project root or anchoring resource.
     pub root: String,
-    /// What the system does with AI.
+    /// Kinds of AI use.
     pub kinds: Vec<String>,
     /// EU AI Act risk class.
     pub risk_class: String,

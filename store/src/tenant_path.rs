@@ -35,7 +35,7 @@ pub fn slug_to_label(slug: &str) -> Result<String, SlugError> {
     {
         return Err(SlugError::InvalidCharacter {
             slug: slug.to_owned(),
-            what: describe_char(ch),
+            character: describe_char(ch),
             offset,
         });
     }
@@ -263,7 +263,11 @@ mod tests {
         assert_eq!(path.slug_path(), "acme/EMEA");
         assert_eq!(path.parent().unwrap().as_str(), "acme");
         assert!(path.is_within(&TenantPath::from_slug_path("acme").unwrap()));
-        assert!(!TenantPath::from_slug_path("acme2").unwrap().is_within(&path.parent().unwrap()));
+        assert!(
+            !TenantPath::from_slug_path("acme2")
+                .unwrap()
+                .is_within(&path.parent().unwrap())
+        );
     }
 
     #[test]
@@ -272,6 +276,9 @@ mod tests {
             TenantPath::from_slug_path("acme//emea"),
             Err(SlugError::Empty { .. })
         ));
-        assert!(matches!(TenantPath::from_slug_path("acme/"), Err(SlugError::Empty { .. })));
+        assert!(matches!(
+            TenantPath::from_slug_path("acme/"),
+            Err(SlugError::Empty { .. })
+        ));
     }
 }

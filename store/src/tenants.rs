@@ -28,9 +28,9 @@ struct StoredTenant {
 /// Creates the tenant `slug_path` if missing, together with any missing
 /// ancestors inside the transaction's tenant, and returns it.
 ///
-/// The tenant must lie within the transaction's tenant; ancestors above it
-/// cannot be written under row-level security and are left to a transaction
-/// of their own.
+/// The tenant must lie within the transaction's tenant. Ancestors above that
+/// tenant are not created, because row-level security rejects writes outside
+/// the transaction's subtree.
 #[instrument(skip_all, name = "store.tenants.ensure", fields(tenant.path = %tx.tenant()))]
 pub async fn ensure(tx: &mut TenantTx, slug_path: &str) -> Result<TenantRow, Error> {
     let target = TenantPath::from_slug_path(slug_path)?;
@@ -62,7 +62,7 @@ pub async fn ensure(tx: &mut TenantTx, slug_path: &str) -> Result<TenantRow, Err
     })
 }
 
-/// Inserts one tenant row and tells whether it was new.
+/// Inserts one tenant row unless it exists, and returns whether it was new.
 async fn insert_if_missing(tx: &mut TenantTx, path: &TenantPath) -> Result<bool, Error> {
     let parent = path.parent();
     let result = sqlx::query(

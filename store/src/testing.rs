@@ -1,10 +1,10 @@
 //! Test helpers: a fresh, migrated database per test on a real PostgreSQL.
 //!
 //! With `TEST_DATABASE_URL` set (a superuser URL), databases are created on
-//! that server. Otherwise one embedded cluster is started with fsync off
-//! under `SECRUNA_TEST_PG_DIR`, or `target/test-pg` of the workspace, and left
-//! running for later test runs; test binaries running at the same time share
-//! it through the data folder's lock.
+//! that server. Otherwise one embedded cluster with fsync off is started
+//! under `SECRUNA_TEST_PG_DIR`, or `target/test-pg` of the workspace. It is
+//! left running for later test runs. Test binaries running at the same time
+//! share it, because they take the data folder's lock before starting it.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -73,7 +73,11 @@ impl TestDb {
         );
         create_database_if_missing(server_url, &database).await?;
 
-        let admin_url = server.clone().database(&database).to_url_lossy().to_string();
+        let admin_url = server
+            .clone()
+            .database(&database)
+            .to_url_lossy()
+            .to_string();
         crate::migrate(&admin_url).await?;
         ensure_login_role(&admin_url, TEST_LOGIN, Some(TEST_LOGIN_PASSWORD)).await?;
         let app_url = server
@@ -131,13 +135,15 @@ fn test_cluster_dir() -> PathBuf {
 
 /// Drops test databases whose creating process no longer runs.
 async fn drop_stale_databases(server_url: &str) -> Result<(), Error> {
-    let pool = PgPoolOptions::new().max_connections(1).connect(server_url).await?;
-    let names: Vec<String> = sqlx::query_scalar(
-        "SELECT datname FROM pg_database WHERE starts_with(datname, $1)",
-    )
-    .bind(DATABASE_PREFIX)
-    .fetch_all(&pool)
-    .await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(server_url)
+        .await?;
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE starts_with(datname, $1)")
+            .bind(DATABASE_PREFIX)
+            .fetch_all(&pool)
+            .await?;
     for name in names {
         let Some(pid) = creator_pid(&name) else {
             continue;
@@ -145,8 +151,13 @@ async fn drop_stale_databases(server_url: &str) -> Result<(), Error> {
         if std::fs::metadata(format!("/proc/{pid}")).is_ok() {
             continue;
         }
-        let statement = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote_identifier(&name));
-        sqlx::raw_sql(sqlx::AssertSqlSafe(statement)).execute(&pool).await?;
+        let statement = format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            quote_identifier(&name)
+        );
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .execute(&pool)
+            .await?;
     }
     pool.close().await;
     Ok(())

@@ -92,9 +92,7 @@ impl Cluster {
             "-w".as_ref(),
             "stop".as_ref(),
         ];
-        self.tools
-            .run("pg_ctl", args)
-            .await?;
+        self.tools.run("pg_ctl", args).await?;
         info!(pgdata = %self.pgdata.display(), "embedded postgres stopped");
         Ok(())
     }
@@ -102,7 +100,10 @@ impl Cluster {
     async fn is_running(&self) -> Result<bool, EmbeddedError> {
         let output = self
             .tools
-            .output::<_, &OsStr>("pg_ctl", ["-D".as_ref(), self.pgdata.as_os_str(), "status".as_ref()])
+            .output::<_, &OsStr>(
+                "pg_ctl",
+                ["-D".as_ref(), self.pgdata.as_os_str(), "status".as_ref()],
+            )
             .await?;
         Ok(output.status.success())
     }
@@ -110,8 +111,9 @@ impl Cluster {
     async fn start(&self, durability: Durability) -> Result<(), EmbeddedError> {
         let log_file = self.pgdata.join("server.log");
         let options = server_options(&self.socket_dir, durability);
-        self.tools
-            .run::<_, &OsStr>(
+        let output = self
+            .tools
+            .output::<_, &OsStr>(
                 "pg_ctl",
                 [
                     "-D".as_ref(),
@@ -127,12 +129,36 @@ impl Cluster {
                 ],
             )
             .await?;
+        if !output.status.success() {
+            return Err(EmbeddedError::Command {
+                command: format!("pg_ctl -D {} start", self.pgdata.display()),
+                status: output.status.to_string(),
+                output: format!(
+                    "{}; server log: {}",
+                    describe_output(&output),
+                    log_tail(&log_file)
+                ),
+            });
+        }
         info!(pgdata = %self.pgdata.display(), socket_dir = %self.socket_dir.display(), "embedded postgres started");
         Ok(())
     }
 }
 
-/// Runs initdb unless `pgdata` already holds a cluster.
+/// Returns the last lines of the server log, where postgres explains why it
+/// did not start.
+fn log_tail(log_file: &Path) -> String {
+    const LINES: usize = 5;
+    match std::fs::read_to_string(log_file) {
+        Ok(text) => {
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(LINES)..].join(" | ")
+        }
+        Err(error) => format!("unreadable ({error})"),
+    }
+}
+
+/// Runs initdb unless `pgdata` already contains a cluster.
 async fn init_if_missing(
     tools: &PgTools,
     pgdata: &Path,

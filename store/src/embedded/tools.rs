@@ -36,7 +36,9 @@ pub(crate) struct PgTools {
 impl PgTools {
     /// Finds the binaries and decides which account runs them.
     pub(crate) async fn locate() -> Result<PgTools, EmbeddedError> {
-        let bin_dir = find_bin_dir().await.ok_or(EmbeddedError::BinariesNotFound)?;
+        let bin_dir = find_bin_dir()
+            .await
+            .ok_or(EmbeddedError::BinariesNotFound)?;
         let run_as = if running_as_root() {
             Some(service_account().await?)
         } else {
@@ -75,7 +77,10 @@ impl PgTools {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let args: Vec<_> = args.into_iter().map(|arg| arg.as_ref().to_owned()).collect();
+        let args: Vec<_> = args
+            .into_iter()
+            .map(|arg| arg.as_ref().to_owned())
+            .collect();
         let output = self.output(tool, &args).await?;
         if output.status.success() {
             return Ok(output);
@@ -121,7 +126,9 @@ impl PgTools {
 pub(crate) fn describe_output(output: &Output) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr);
     let stdout = String::from_utf8_lossy(&output.stdout);
-    format!("{} {}", stderr.trim(), stdout.trim()).trim().to_owned()
+    format!("{} {}", stderr.trim(), stdout.trim())
+        .trim()
+        .to_owned()
 }
 
 /// Looks for initdb in SECRUNA_PG_BIN, `pg_config --bindir`, the newest
@@ -141,7 +148,11 @@ async fn find_bin_dir() -> Option<PathBuf> {
 }
 
 async fn pg_config_bindir() -> Option<PathBuf> {
-    let output = Command::new("pg_config").arg("--bindir").output().await.ok()?;
+    let output = Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+        .await
+        .ok()?;
     if !output.status.success() {
         return None;
     }
@@ -206,7 +217,11 @@ async fn id_of(args: &[&str]) -> Result<u32, String> {
         .await
         .map_err(|error| format!("`id` failed: {error}"))?;
     if !output.status.success() {
-        return Err(format!("`id {}` failed: {}", args.join(" "), describe_output(&output)));
+        return Err(format!(
+            "`id {}` failed: {}",
+            args.join(" "),
+            describe_output(&output)
+        ));
     }
     String::from_utf8_lossy(&output.stdout)
         .trim()

@@ -29,7 +29,9 @@ fn entry(writer: usize, index: usize) -> AuditEntry {
 async fn append_many(store: &Store, writer: usize, count: usize) {
     for index in 0..count {
         let mut tx = store.begin(&context("acme")).await.unwrap();
-        store::audit::append(&mut tx, entry(writer, index)).await.unwrap();
+        store::audit::append(&mut tx, entry(writer, index))
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
     }
 }
@@ -43,7 +45,9 @@ async fn verify(store: &Store, slug_path: &str) -> VerifyReport {
 async fn concurrent_appends_form_one_chain() {
     let db = TestDb::new().await;
     seed_tenant(&db.store, "acme").await;
-    let store = Store::connect_with(&db.app_url, WRITERS as u32).await.unwrap();
+    let store = Store::connect_with(&db.app_url, WRITERS as u32)
+        .await
+        .unwrap();
 
     let writers = (0..WRITERS).map(|writer| {
         let store = store.clone();
@@ -96,11 +100,18 @@ async fn verify_names_gap_after_deleted_row() {
     append_many(&db.store, 0, 4).await;
 
     let pool = db.admin_pool().await;
-    sqlx::query("DELETE FROM audit_log WHERE seq = 2").execute(&pool).await.unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE seq = 2")
+        .execute(&pool)
+        .await
+        .unwrap();
 
     let bad = verify(&db.store, "acme").await.first_bad.unwrap();
     assert_eq!(bad.seq, 3);
-    assert!(bad.reason.starts_with("expected seq 2 but found seq 3"), "{}", bad.reason);
+    assert!(
+        bad.reason.starts_with("expected seq 2 but found seq 3"),
+        "{}",
+        bad.reason
+    );
 }
 
 #[tokio::test]
@@ -110,7 +121,10 @@ async fn verify_names_truncated_chain_tail() {
     append_many(&db.store, 0, 3).await;
 
     let pool = db.admin_pool().await;
-    sqlx::query("DELETE FROM audit_log WHERE seq = 3").execute(&pool).await.unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE seq = 3")
+        .execute(&pool)
+        .await
+        .unwrap();
 
     let report = verify(&db.store, "acme").await;
     assert_eq!(report.rows_checked, 2);

@@ -6,7 +6,10 @@ use store::{Error, Store};
 /// Runs one administrative statement on the test database.
 async fn admin(db: &TestDb, statement: &str) {
     let pool = db.admin_pool().await;
-    sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned())).execute(&pool).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
+        .execute(&pool)
+        .await
+        .unwrap();
     pool.close().await;
 }
 
@@ -14,7 +17,11 @@ async fn admin(db: &TestDb, statement: &str) {
 fn url_for(db: &TestDb, role: &str) -> String {
     let options: sqlx::postgres::PgConnectOptions = db.app_url.parse().unwrap();
     use sqlx::ConnectOptions;
-    options.username(role).password("pw").to_url_lossy().to_string()
+    options
+        .username(role)
+        .password("pw")
+        .to_url_lossy()
+        .to_string()
 }
 
 #[tokio::test]
@@ -30,17 +37,29 @@ async fn connect_rejects_superuser() {
     let Error::SuperuserRole { role } = &error else {
         panic!("expected SuperuserRole, got {error}");
     };
-    assert!(error.to_string().contains(&format!("`{role}` is a superuser")), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains(&format!("`{role}` is a superuser")),
+        "{error}"
+    );
 }
 
 #[tokio::test]
 async fn connect_rejects_bypassrls_role() {
     let db = TestDb::new().await;
     let role = format!("{}_bypass", db.database);
-    admin(&db, &format!("CREATE ROLE {role} LOGIN BYPASSRLS PASSWORD 'pw' IN ROLE secruna_app")).await;
+    admin(
+        &db,
+        &format!("CREATE ROLE {role} LOGIN BYPASSRLS PASSWORD 'pw' IN ROLE secruna_app"),
+    )
+    .await;
 
     let error = Store::connect(&url_for(&db, &role)).await.unwrap_err();
-    assert!(matches!(&error, Error::BypassRlsRole { role: found } if *found == role), "{error}");
+    assert!(
+        matches!(&error, Error::BypassRlsRole { role: found } if *found == role),
+        "{error}"
+    );
     assert!(error.to_string().contains("NOBYPASSRLS"), "{error}");
 }
 
@@ -48,7 +67,11 @@ async fn connect_rejects_bypassrls_role() {
 async fn connect_rejects_table_owner() {
     let db = TestDb::new().await;
     let role = format!("{}_owner", db.database);
-    admin(&db, &format!("CREATE ROLE {role} LOGIN PASSWORD 'pw'; ALTER TABLE tenants OWNER TO {role}")).await;
+    admin(
+        &db,
+        &format!("CREATE ROLE {role} LOGIN PASSWORD 'pw'; ALTER TABLE tenants OWNER TO {role}"),
+    )
+    .await;
 
     let error = Store::connect(&url_for(&db, &role)).await.unwrap_err();
     assert!(

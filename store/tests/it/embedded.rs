@@ -8,7 +8,10 @@ use crate::context;
 
 #[tokio::test]
 async fn embedded_start_twice_reuses_cluster() {
-    let dir = tempfile::Builder::new().prefix("secruna-embedded-").tempdir().unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("secruna-embedded-")
+        .tempdir()
+        .unwrap();
     // The server may run as the postgres OS user, which must reach the folder.
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let data_dir = dir.path().join("data");
@@ -38,4 +41,31 @@ async fn embedded_start_twice_reuses_cluster() {
     assert_eq!(again.id, created.id);
     store.close().await;
     third.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn embedded_long_data_dir_uses_private_socket_folder() {
+    let dir = tempfile::Builder::new()
+        .prefix("secruna-embedded-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data_dir = dir.path().join("d".repeat(100));
+
+    let cluster = store::embedded::start(&data_dir).await.unwrap();
+    assert!(
+        cluster.app_url.contains("host=/tmp/secruna-pg-"),
+        "{}",
+        cluster.app_url
+    );
+    let store = Store::connect(&cluster.app_url).await.unwrap();
+    let mut tx = store.begin(&context("acme")).await.unwrap();
+    store::tenants::ensure(&mut tx, "acme").await.unwrap();
+    tx.commit().await.unwrap();
+    store.close().await;
+
+    let socket_dir = cluster.app_url.split("host=").nth(1).unwrap().to_owned();
+    let mode = std::fs::metadata(&socket_dir).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+    cluster.stop().await.unwrap();
 }

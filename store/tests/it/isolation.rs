@@ -49,38 +49,54 @@ async fn connection_after_rolled_back_transaction_sees_no_rows() {
     drop(tx);
 
     for table in TENANT_TABLES {
-        assert_eq!(count_rows(store.pool_for_tests(), table).await, 0, "table {table}");
+        assert_eq!(
+            count_rows(store.pool_for_tests(), table).await,
+            0,
+            "table {table}"
+        );
     }
 }
 
 #[tokio::test]
-async fn pooled_connection_reused_by_other_tenant_carries_no_context() {
+async fn reused_connection_carries_no_tenant() {
     let db = TestDb::new().await;
     let (_, acme_system) = seed_tenant(&db.store, "acme").await;
     let (_, globex_system) = seed_tenant(&db.store, "globex").await;
     let store = Store::connect_with(&db.app_url, 1).await.unwrap();
 
     let mut tx = store.begin(&context("acme")).await.unwrap();
-    let ids: Vec<_> = store::systems::list(&mut tx).await.unwrap().into_iter().map(|s| s.id).collect();
+    let ids: Vec<_> = store::systems::list(&mut tx)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
     assert_eq!(ids, vec![acme_system]);
     tx.commit().await.unwrap();
 
     let mut tx = store.begin(&context("globex")).await.unwrap();
-    let ids: Vec<_> = store::systems::list(&mut tx).await.unwrap().into_iter().map(|s| s.id).collect();
+    let ids: Vec<_> = store::systems::list(&mut tx)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
     assert_eq!(ids, vec![globex_system]);
     tx.commit().await.unwrap();
 }
 
 #[tokio::test]
-async fn tenant_cannot_read_change_or_delete_other_tenant_rows() {
+async fn tenant_cannot_touch_other_tenant_rows() {
     let db = TestDb::new().await;
     seed_tenant(&db.store, "acme").await;
     let (_, globex_system) = seed_tenant(&db.store, "globex").await;
     let mut tx = db.store.begin(&context("globex")).await.unwrap();
-    sqlx::query("INSERT INTO connectors (tenant_path, kind, name) VALUES ('globex', 'code', 'repo')")
-        .execute(tx.conn_for_tests())
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO connectors (tenant_path, kind, name) VALUES ('globex', 'code', 'repo')",
+    )
+    .execute(tx.conn_for_tests())
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
 
     let mut tx = db.store.begin(&context("acme")).await.unwrap();
@@ -105,13 +121,18 @@ async fn tenant_cannot_read_change_or_delete_other_tenant_rows() {
     tx.rollback().await.unwrap();
 
     let mut tx = db.store.begin(&context("acme")).await.unwrap();
-    let insert = sqlx::query("INSERT INTO connectors (tenant_path, kind, name) VALUES ('globex', 'code', 'planted')")
-        .execute(tx.conn_for_tests())
-        .await
-        .map_err(Error::from)
-        .unwrap_err();
+    let insert = sqlx::query(
+        "INSERT INTO connectors (tenant_path, kind, name) VALUES ('globex', 'code', 'planted')",
+    )
+    .execute(tx.conn_for_tests())
+    .await
+    .map_err(Error::from)
+    .unwrap_err();
     assert!(matches!(insert, Error::PermissionDenied { .. }), "{insert}");
-    assert!(insert.to_string().contains("row-level security"), "{insert}");
+    assert!(
+        insert.to_string().contains("row-level security"),
+        "{insert}"
+    );
 }
 
 #[tokio::test]
@@ -122,19 +143,39 @@ async fn parent_sees_children_and_child_sees_only_itself() {
     let (_, apac) = seed_tenant(&db.store, "acme/apac").await;
 
     let mut tx = db.store.begin(&context("acme")).await.unwrap();
-    let mut ids: Vec<_> = store::systems::list(&mut tx).await.unwrap().into_iter().map(|s| s.id).collect();
+    let mut ids: Vec<_> = store::systems::list(&mut tx)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
     ids.sort();
     let mut expected = vec![acme, emea, apac];
     expected.sort();
     assert_eq!(ids, expected);
-    let tenants: Vec<String> = store::tenants::list(&mut tx).await.unwrap().into_iter().map(|t| t.slug).collect();
+    let tenants: Vec<String> = store::tenants::list(&mut tx)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.slug)
+        .collect();
     assert_eq!(tenants, vec!["acme", "acme/apac", "acme/emea"]);
     tx.commit().await.unwrap();
 
     let mut tx = db.store.begin(&context("acme/emea")).await.unwrap();
-    let ids: Vec<_> = store::systems::list(&mut tx).await.unwrap().into_iter().map(|s| s.id).collect();
+    let ids: Vec<_> = store::systems::list(&mut tx)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
     assert_eq!(ids, vec![emea]);
-    let tenants: Vec<String> = store::tenants::list(&mut tx).await.unwrap().into_iter().map(|t| t.slug).collect();
+    let tenants: Vec<String> = store::tenants::list(&mut tx)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.slug)
+        .collect();
     assert_eq!(tenants, vec!["acme/emea"]);
 }
 
@@ -153,12 +194,21 @@ async fn ensure_rejects_tenant_outside_context() {
 async fn ensure_creates_missing_ancestors_within_context() {
     let db = TestDb::new().await;
     let mut tx = db.store.begin(&context("acme")).await.unwrap();
-    let row = store::tenants::ensure(&mut tx, "acme/emea/de").await.unwrap();
+    let row = store::tenants::ensure(&mut tx, "acme/emea/de")
+        .await
+        .unwrap();
     assert!(row.created);
     assert_eq!(row.path, "acme.emea.de");
-    let again = store::tenants::ensure(&mut tx, "acme/emea/de").await.unwrap();
+    let again = store::tenants::ensure(&mut tx, "acme/emea/de")
+        .await
+        .unwrap();
     assert!(!again.created);
     assert_eq!(again.id, row.id);
-    let slugs: Vec<String> = store::tenants::list(&mut tx).await.unwrap().into_iter().map(|t| t.slug).collect();
+    let slugs: Vec<String> = store::tenants::list(&mut tx)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.slug)
+        .collect();
     assert_eq!(slugs, vec!["acme", "acme/emea", "acme/emea/de"]);
 }

@@ -62,9 +62,10 @@ async fn seed_tenant(store: &Store, slug_path: &str) -> (Uuid, Uuid) {
     )
     .await
     .unwrap();
-    let upserted = store::systems::upsert(&mut tx, &system(&format!("{slug_path}-system"), scan.id))
-        .await
-        .unwrap();
+    let upserted =
+        store::systems::upsert(&mut tx, &system(&format!("{slug_path}-system"), scan.id))
+            .await
+            .unwrap();
     tx.commit().await.unwrap();
     (scan.id, upserted.id)
 }

@@ -21,10 +21,18 @@ async fn look_alike_slugs_are_distinct_tenants() {
         assert_eq!(tenants.len(), 1, "tenant {slug}");
         assert_eq!(tenants[0].slug, *slug);
         paths.push(tenants[0].path.clone());
-        let ids: Vec<_> = store::systems::list(&mut tx).await.unwrap().into_iter().map(|s| s.id).collect();
+        let ids: Vec<_> = store::systems::list(&mut tx)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
         assert_eq!(ids, vec![*system], "tenant {slug}");
     }
-    assert_eq!(paths, vec!["a_2db", "a_5fb", "a_2eb", "_41_2db", "_c3_a1_2db"]);
+    assert_eq!(
+        paths,
+        vec!["a_2db", "a_5fb", "a_2eb", "_41_2db", "_c3_a1_2db"]
+    );
 }
 
 #[tokio::test]

@@ -65,15 +65,26 @@ async fn unchanged_system_upsert_writes_nothing() {
     tx.commit().await.unwrap();
 
     let mut tx = db.store.begin(&context("acme")).await.unwrap();
-    let rescan = store::scans::create(&mut tx, store::scans::NewScan {
-        source: "code".to_owned(),
-        target: "/src/acme".to_owned(),
-        requested_by: "test".to_owned(),
-    })
+    let rescan = store::scans::create(
+        &mut tx,
+        store::scans::NewScan {
+            source: "code".to_owned(),
+            target: "/src/acme".to_owned(),
+            requested_by: "test".to_owned(),
+        },
+    )
     .await
     .unwrap();
-    let same = store::systems::upsert(&mut tx, &system("acme-system", rescan.id)).await.unwrap();
-    assert_eq!(same, store::systems::Upserted { id: system_id, changed: false });
+    let same = store::systems::upsert(&mut tx, &system("acme-system", rescan.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        same,
+        store::systems::Upserted {
+            id: system_id,
+            changed: false
+        }
+    );
     tx.commit().await.unwrap();
 
     let mut tx = db.store.begin(&context("acme")).await.unwrap();
@@ -82,7 +93,13 @@ async fn unchanged_system_upsert_writes_nothing() {
     changed.risk_class = "high".to_owned();
     changed.annex_iii_area = Some("employment".to_owned());
     let written = store::systems::upsert(&mut tx, &changed).await.unwrap();
-    assert_eq!(written, store::systems::Upserted { id: system_id, changed: true });
+    assert_eq!(
+        written,
+        store::systems::Upserted {
+            id: system_id,
+            changed: true
+        }
+    );
     let rows = store::systems::list(&mut tx).await.unwrap();
     assert_eq!(rows[0].risk_class, "high");
     assert_eq!(rows[0].changed_scan_id, rescan.id);
@@ -94,20 +111,37 @@ async fn unchanged_findings_and_evaluations_write_nothing() {
     let db = TestDb::new().await;
     let (scan_id, system_id) = seed_tenant(&db.store, "acme").await;
     db.store.upsert_frameworks(&[framework()]).await.unwrap();
-    let findings = vec![finding(system_id, "f1", scan_id), finding(system_id, "f2", scan_id)];
+    let findings = vec![
+        finding(system_id, "f1", scan_id),
+        finding(system_id, "f2", scan_id),
+    ];
     let evaluations = vec![
         evaluation(system_id, "art-50", "pass", scan_id),
         evaluation(system_id, "art-4", "needs_evidence", scan_id),
     ];
 
     let mut tx = db.store.begin(&context("acme")).await.unwrap();
-    assert_eq!(store::findings::upsert_batch(&mut tx, &findings).await.unwrap(), 2);
-    assert_eq!(store::evaluations::upsert_batch(&mut tx, &evaluations).await.unwrap(), 2);
+    assert_eq!(
+        store::findings::upsert_batch(&mut tx, &findings)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store::evaluations::upsert_batch(&mut tx, &evaluations)
+            .await
+            .unwrap(),
+        2
+    );
     tx.commit().await.unwrap();
 
     let mut tx = db.store.begin(&context("acme")).await.unwrap();
-    let open = store::findings::list_open_for_system(&mut tx, system_id).await.unwrap();
-    let verdicts = store::evaluations::list_for_system(&mut tx, system_id).await.unwrap();
+    let open = store::findings::list_open_for_system(&mut tx, system_id)
+        .await
+        .unwrap();
+    let verdicts = store::evaluations::list_for_system(&mut tx, system_id)
+        .await
+        .unwrap();
     let mut before = Vec::new();
     for row in &open {
         before.push(xmin(&mut tx, "findings", row.id).await);
@@ -115,8 +149,18 @@ async fn unchanged_findings_and_evaluations_write_nothing() {
     for row in &verdicts {
         before.push(xmin(&mut tx, "evaluations", row.id).await);
     }
-    assert_eq!(store::findings::upsert_batch(&mut tx, &findings).await.unwrap(), 0);
-    assert_eq!(store::evaluations::upsert_batch(&mut tx, &evaluations).await.unwrap(), 0);
+    assert_eq!(
+        store::findings::upsert_batch(&mut tx, &findings)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store::evaluations::upsert_batch(&mut tx, &evaluations)
+            .await
+            .unwrap(),
+        0
+    );
     tx.commit().await.unwrap();
 
     let mut tx = db.store.begin(&context("acme")).await.unwrap();
@@ -129,7 +173,12 @@ async fn unchanged_findings_and_evaluations_write_nothing() {
     }
     assert_eq!(after, before);
     let flipped = vec![evaluation(system_id, "art-50", "fail", scan_id)];
-    assert_eq!(store::evaluations::upsert_batch(&mut tx, &flipped).await.unwrap(), 1);
+    assert_eq!(
+        store::evaluations::upsert_batch(&mut tx, &flipped)
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -146,7 +195,10 @@ async fn unchanged_framework_upsert_writes_nothing() {
 
     let mut renamed = framework();
     renamed.title = "Artificial Intelligence Act".to_owned();
-    db.store.upsert_frameworks(&[renamed.clone()]).await.unwrap();
+    db.store
+        .upsert_frameworks(&[renamed.clone()])
+        .await
+        .unwrap();
     assert_eq!(db.store.list_frameworks().await.unwrap(), vec![renamed]);
 }
 
@@ -155,11 +207,16 @@ async fn vanished_finding_resolves_and_reopens() {
     let db = TestDb::new().await;
     let (scan_id, system_id) = seed_tenant(&db.store, "acme").await;
     let mut tx = db.store.begin(&context("acme")).await.unwrap();
-    let both = vec![finding(system_id, "f1", scan_id), finding(system_id, "f2", scan_id)];
+    let both = vec![
+        finding(system_id, "f1", scan_id),
+        finding(system_id, "f2", scan_id),
+    ];
     store::findings::upsert_batch(&mut tx, &both).await.unwrap();
 
     let seen = vec!["f1".to_owned()];
-    let resolved = store::findings::resolve_missing(&mut tx, "code", "/src/acme", &seen, scan_id).await.unwrap();
+    let resolved = store::findings::resolve_missing(&mut tx, "code", "/src/acme", &seen, scan_id)
+        .await
+        .unwrap();
     assert_eq!(resolved, 1);
     let open: Vec<String> = store::findings::list_open_for_system(&mut tx, system_id)
         .await
@@ -175,13 +232,23 @@ async fn vanished_finding_resolves_and_reopens() {
             .unwrap();
     assert_eq!(status, "resolved");
     assert!(resolved_at.is_some());
-    let again = store::findings::resolve_missing(&mut tx, "code", "/src/acme", &seen, scan_id).await.unwrap();
+    let again = store::findings::resolve_missing(&mut tx, "code", "/src/acme", &seen, scan_id)
+        .await
+        .unwrap();
     assert_eq!(again, 0);
 
-    assert_eq!(store::findings::upsert_batch(&mut tx, &both).await.unwrap(), 1);
-    let open = store::findings::list_open_for_system(&mut tx, system_id).await.unwrap();
+    assert_eq!(
+        store::findings::upsert_batch(&mut tx, &both).await.unwrap(),
+        1
+    );
+    let open = store::findings::list_open_for_system(&mut tx, system_id)
+        .await
+        .unwrap();
     assert_eq!(open.len(), 2);
-    assert!(open.iter().all(|row| row.status == "open" && row.resolved_at.is_none()));
+    assert!(
+        open.iter()
+            .all(|row| row.status == "open" && row.resolved_at.is_none())
+    );
 }
 
 #[tokio::test]
@@ -191,11 +258,14 @@ async fn repeated_key_in_batch_keeps_last_entry() {
     let mut tx = db.store.begin(&context("acme")).await.unwrap();
     let mut second = finding(system_id, "f1", scan_id);
     second.line = Some(9);
-    let written = store::findings::upsert_batch(&mut tx, &[finding(system_id, "f1", scan_id), second])
+    let written =
+        store::findings::upsert_batch(&mut tx, &[finding(system_id, "f1", scan_id), second])
+            .await
+            .unwrap();
+    assert_eq!(written, 1);
+    let open = store::findings::list_open_for_system(&mut tx, system_id)
         .await
         .unwrap();
-    assert_eq!(written, 1);
-    let open = store::findings::list_open_for_system(&mut tx, system_id).await.unwrap();
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].line, Some(9));
 }
@@ -206,21 +276,36 @@ async fn subscriptions_replace_and_reject_unknown_framework() {
     seed_tenant(&db.store, "acme").await;
     let mut other = framework();
     other.slug = "uk-defence-ai".to_owned();
-    db.store.upsert_frameworks(&[framework(), other]).await.unwrap();
+    db.store
+        .upsert_frameworks(&[framework(), other])
+        .await
+        .unwrap();
 
     let mut tx = db.store.begin(&context("acme")).await.unwrap();
-    store::subscriptions::set(&mut tx, &["eu-ai-act", "uk-defence-ai"]).await.unwrap();
-    store::subscriptions::set(&mut tx, &["uk-defence-ai"]).await.unwrap();
-    assert_eq!(store::subscriptions::list(&mut tx).await.unwrap(), vec!["uk-defence-ai"]);
+    store::subscriptions::set(&mut tx, &["eu-ai-act", "uk-defence-ai"])
+        .await
+        .unwrap();
+    store::subscriptions::set(&mut tx, &["uk-defence-ai"])
+        .await
+        .unwrap();
+    assert_eq!(
+        store::subscriptions::list(&mut tx).await.unwrap(),
+        vec!["uk-defence-ai"]
+    );
     tx.commit().await.unwrap();
 
     let mut tx = db.store.begin(&context("acme")).await.unwrap();
-    let error = store::subscriptions::set(&mut tx, &["eu-ai-act", "no-such-framework"]).await.unwrap_err();
+    let error = store::subscriptions::set(&mut tx, &["eu-ai-act", "no-such-framework"])
+        .await
+        .unwrap_err();
     assert!(
         matches!(&error, Error::UnknownFrameworks { slugs } if *slugs == ["no-such-framework"]),
         "{error}"
     );
-    assert_eq!(store::subscriptions::list(&mut tx).await.unwrap(), vec!["uk-defence-ai"]);
+    assert_eq!(
+        store::subscriptions::list(&mut tx).await.unwrap(),
+        vec!["uk-defence-ai"]
+    );
 }
 
 #[tokio::test]
@@ -228,9 +313,15 @@ async fn scan_finish_records_status_and_summary() {
     let db = TestDb::new().await;
     let (scan_id, _) = seed_tenant(&db.store, "acme").await;
     let mut tx = db.store.begin(&context("acme")).await.unwrap();
-    let finished = store::scans::finish(&mut tx, scan_id, "partial", serde_json::json!({"files": 3}), Some("one scope failed"))
-        .await
-        .unwrap();
+    let finished = store::scans::finish(
+        &mut tx,
+        scan_id,
+        "partial",
+        serde_json::json!({"files": 3}),
+        Some("one scope failed"),
+    )
+    .await
+    .unwrap();
     assert_eq!(finished.status, "partial");
     assert_eq!(finished.summary, serde_json::json!({"files": 3}));
     assert_eq!(finished.error.as_deref(), Some("one scope failed"));
@@ -238,6 +329,27 @@ async fn scan_finish_records_status_and_summary() {
     tx.commit().await.unwrap();
 
     let mut tx = db.store.begin(&context("globex")).await.unwrap();
-    let error = store::scans::finish(&mut tx, scan_id, "completed", serde_json::json!({}), None).await.unwrap_err();
-    assert!(matches!(error, Error::NotFound { entity: "scan", .. }), "{error}");
+    let error = store::scans::finish(&mut tx, scan_id, "completed", serde_json::json!({}), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::NotFound { entity: "scan", .. }),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn write_without_tenant_row_fails() {
+    let db = TestDb::new().await;
+    let mut tx = db.store.begin(&context("nobody")).await.unwrap();
+    let scan = store::scans::NewScan {
+        source: "code".to_owned(),
+        target: "/src".to_owned(),
+        requested_by: "test".to_owned(),
+    };
+    let error = store::scans::create(&mut tx, scan).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::TenantNotFound { constraint } if constraint == "scans_tenant_fkey"),
+        "{error}"
+    );
 }
