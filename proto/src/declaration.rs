@@ -179,7 +179,28 @@ impl Declaration {
         if !has_content {
             return Ok(Declaration::default());
         }
-        yaml_serde::from_str(text).map_err(|error| error::from_yaml_error(&error, text))
+        let declaration: Declaration =
+            yaml_serde::from_str(text).map_err(|error| error::from_yaml_error(&error, text))?;
+        declaration.check_training_flops(text)?;
+        Ok(declaration)
+    }
+
+    /// Rejects a training compute that is negative, infinite or not a number, which YAML
+    /// allows (`-1`, `.inf`, `.nan`) but no model has.
+    fn check_training_flops(&self, text: &str) -> Result<(), DeclarationError> {
+        let Some(flops) = self.gpai_training_flops else {
+            return Ok(());
+        };
+        if flops.is_finite() && flops >= 0.0 {
+            return Ok(());
+        }
+        Err(DeclarationError::Invalid {
+            line: error::top_level_key_line(text, "gpai_training_flops", 0).unwrap_or(1),
+            field: Some("gpai_training_flops".to_owned()),
+            message: format!(
+                "`gpai_training_flops` is {flops:e}: expected a non-negative number of operations such as 1e25"
+            ),
+        })
     }
 
     /// Flattens the declaration into string attributes for a declaration finding.

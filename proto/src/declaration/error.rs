@@ -66,9 +66,7 @@ pub(crate) fn from_yaml_error(error: &yaml_serde::Error, source: &str) -> Declar
     };
     // serde reports a duplicate key at the start of its mapping; point at the repeat instead.
     let line = match (duplicate, path, &field) {
-        (true, None, Some(name)) => {
-            second_top_level_key_line(source, name).unwrap_or(location.line())
-        }
+        (true, None, Some(name)) => top_level_key_line(source, name, 1).unwrap_or(location.line()),
         _ => location.line(),
     };
     DeclarationError::Invalid {
@@ -78,8 +76,8 @@ pub(crate) fn from_yaml_error(error: &yaml_serde::Error, source: &str) -> Declar
     }
 }
 
-/// Finds the 1-based line of the second unindented `name:` key.
-fn second_top_level_key_line(source: &str, name: &str) -> Option<usize> {
+/// Finds the 1-based line of the unindented `name:` key, skipping the first `skip` of them.
+pub(crate) fn top_level_key_line(source: &str, name: &str, skip: usize) -> Option<usize> {
     source
         .lines()
         .enumerate()
@@ -87,7 +85,7 @@ fn second_top_level_key_line(source: &str, name: &str) -> Option<usize> {
             line.strip_prefix(name)
                 .is_some_and(|rest| rest.trim_start().starts_with(':'))
         })
-        .nth(1)
+        .nth(skip)
         .map(|(index, _)| index + 1)
 }
 

@@ -325,3 +325,21 @@ fn from_attributes_names_invalid_key() {
             .starts_with("declaration attribute `role` is invalid: unknown variant `owner`")
     );
 }
+
+#[test]
+fn negative_training_flops_is_rejected() {
+    let error = error_of("name: x\ngpai_training_flops: -1e20\n");
+    assert_eq!(error.line(), Some(2));
+    assert_eq!(error.field(), Some("gpai_training_flops"));
+    assert_eq!(
+        error.to_string(),
+        "secruna.yaml line 2: `gpai_training_flops` is -1e20: expected a non-negative number of operations such as 1e25"
+    );
+}
+
+#[test]
+fn nan_training_flops_is_rejected() {
+    let error = error_of("gpai_training_flops: .nan\n");
+    assert_eq!(error.line(), Some(1));
+    assert_eq!(error.field(), Some("gpai_training_flops"));
+}
