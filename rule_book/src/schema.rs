@@ -84,7 +84,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bundled_schemas_compile() {
+    fn bundled_schemas_follow_draft_2020_12() {
+        for text in [RULE_SCHEMA, FRAMEWORK_SCHEMA] {
+            let schema: Value = serde_json::from_str(text).unwrap();
+            assert!(jsonschema::draft202012::meta::is_valid(&schema));
+        }
         let _ = validator(Kind::Rule);
         let _ = validator(Kind::Framework);
     }

@@ -130,3 +130,11 @@ fn check_dir_counts_rules_per_framework() {
     );
     assert!(report.to_string().starts_with("eu-ai-act: 19 rules ("));
 }
+
+#[test]
+fn check_dir_reports_missing_folder() {
+    let missing = tempfile::tempdir().unwrap().path().join("absent");
+    let error = check_dir(&missing).unwrap_err();
+    assert!(matches!(error, rule_book::LoadError::Io { .. }), "{error}");
+    assert!(error.to_string().contains("absent"), "{error}");
+}
