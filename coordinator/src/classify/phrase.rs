@@ -3,6 +3,7 @@
 //! A pattern is a space-separated list of terms:
 //! - `word` matches that word exactly, so `cv` does not match `cvs`;
 //! - `word*` matches any word that starts with `word` (`rank*` matches `ranks`, `ranking`);
+//! - `face|faces|facial*` matches a word that any of the alternatives matches;
 //! - `..` skips up to [`MAX_GAP`] words.
 //!
 //! Text is lower-cased and split at every character that is not a letter or digit, after
@@ -29,7 +30,20 @@ const NEGATIONS: [&str; 14] = [
 enum Term {
     Word(String),
     Prefix(String),
+    Either(Vec<Term>),
     Gap,
+}
+
+impl Term {
+    /// Returns whether a single-word term matches `word`.
+    fn matches_word(&self, word: &str) -> bool {
+        match self {
+            Term::Word(expected) => word == expected,
+            Term::Prefix(stem) => word.starts_with(stem.as_str()),
+            Term::Either(alternatives) => alternatives.iter().any(|term| term.matches_word(word)),
+            Term::Gap => false,
+        }
+    }
 }
 
 /// A compiled phrase pattern.
@@ -52,8 +66,8 @@ impl Pattern {
         for raw in source.split_whitespace() {
             terms.push(parse_term(source, raw)?);
         }
-        let first_is_word = matches!(terms.first(), Some(Term::Word(_) | Term::Prefix(_)));
-        let last_is_word = matches!(terms.last(), Some(Term::Word(_) | Term::Prefix(_)));
+        let first_is_word = terms.first().is_some_and(|term| *term != Term::Gap);
+        let last_is_word = terms.last().is_some_and(|term| *term != Term::Gap);
         if !first_is_word || !last_is_word {
             return Err(format!("phrase `{source}` must start and end with a word"));
         }
@@ -75,6 +89,17 @@ fn parse_term(source: &str, raw: &str) -> Result<Term, String> {
     if raw == ".." {
         return Ok(Term::Gap);
     }
+    if raw.contains('|') {
+        let alternatives: Result<Vec<Term>, String> = raw
+            .split('|')
+            .map(|alternative| parse_word(source, alternative))
+            .collect();
+        return alternatives.map(Term::Either);
+    }
+    parse_word(source, raw)
+}
+
+fn parse_word(source: &str, raw: &str) -> Result<Term, String> {
     let (word, is_prefix) = match raw.strip_suffix('*') {
         Some(stem) => (stem, true),
         None => (raw, false),
@@ -85,7 +110,7 @@ fn parse_term(source: &str, raw: &str) -> Result<Term, String> {
             .all(|c| c.is_alphanumeric() && !c.is_uppercase());
     if !valid {
         return Err(format!(
-            "phrase `{source}` has an invalid term `{raw}`: expected a lower-case word, `word*` or `..`"
+            "phrase `{source}` has an invalid term `{raw}`: expected a lower-case word, `word*`, alternatives `a|b` or `..`"
         ));
     }
     Ok(match is_prefix {
@@ -109,17 +134,12 @@ fn match_at(terms: &[Term], tokens: &[Token], start: usize) -> Option<usize> {
                     .all(|token| token.word().is_some())
             })
             .find_map(|index| match_at(rest, tokens, index)),
-        Term::Word(expected) => {
+        single => {
             let word = tokens.get(start)?.word()?;
-            (word == expected)
-                .then(|| match_at(rest, tokens, start + 1))
-                .flatten()
-        }
-        Term::Prefix(stem) => {
-            let word = tokens.get(start)?.word()?;
-            word.starts_with(stem.as_str())
-                .then(|| match_at(rest, tokens, start + 1))
-                .flatten()
+            match single.matches_word(word) {
+                true => match_at(rest, tokens, start + 1),
+                false => None,
+            }
         }
     }
 }
@@ -265,6 +285,24 @@ mod tests {
     }
 
     #[test]
+    fn alternatives_match_any_listed_word() {
+        assert_eq!(
+            matches(
+                "identif* people .. face|faces|facial",
+                "identifies people by their faces"
+            ),
+            ["identifies people by their faces"]
+        );
+        assert_eq!(
+            matches(
+                "identif* people .. face|faces|facial",
+                "identifies people entering the facility"
+            ),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
     fn apostrophes_are_dropped() {
         assert_eq!(tokenize("doesn’t"), [Token::Word("doesnt".into())]);
     }
@@ -275,5 +313,7 @@ mod tests {
         assert!(Pattern::parse("Rank").is_err());
         assert!(Pattern::parse("").is_err());
         assert!(Pattern::parse("credit-score").is_err());
+        assert!(Pattern::parse("a|..").is_err());
+        assert!(Pattern::parse("a||b").is_err());
     }
 }

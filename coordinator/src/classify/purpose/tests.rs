@@ -133,6 +133,38 @@ fn purposes_map_to_article_5_rules() {
     }
 }
 
+/// Software descriptions that share words with the table's phrases ("worker", "candidate",
+/// "exploit", "CV", "grad") but describe no Annex III or Article 5 use.
+#[test]
+fn software_descriptions_suggest_nothing() {
+    let texts = [
+        "Gradient boosting examples for tabular data",
+        "Monitors Kubernetes worker nodes",
+        "Celery task allocation across workers",
+        "Exploits known vulnerabilities for penetration testing",
+        "Exploits vulnerabilities of web applications used by customers",
+        "Data manipulation utilities for users",
+        "Image filters for CV pipelines",
+        "Two-tower model that ranks candidate items",
+        "Identifies people entering the facility",
+        "Payment dispute resolution service",
+        "Detects where the bottleneck lies",
+        "Leader election for distributed workers",
+        "Identifies suspect transactions",
+        "Market examples and marketing templates",
+    ];
+    for text in texts {
+        let reading = PurposeTable::embedded().read(text);
+        let suggesting: Vec<&str> = reading
+            .matches
+            .iter()
+            .filter(|found| found.rule.annex_iii.is_some() || !found.rule.article_5.is_empty())
+            .map(|found| found.rule.id.as_str())
+            .collect();
+        assert!(suggesting.is_empty(), "{text}: fired {suggesting:?}");
+    }
+}
+
 #[test]
 fn negated_purpose_does_not_fire() {
     let reading = PurposeTable::embedded().read("This service does not rank job applicants.");
