@@ -29,6 +29,10 @@ use crate::{EmbeddedError, Error};
 /// Environment variable that overrides [`default_data_dir`].
 pub const DATA_DIR_ENV: &str = "SECRUNA_DATA_DIR";
 
+/// Default data folder when running as root. Root's home is private, so the
+/// `postgres` OS user that runs the server could not reach a folder there.
+pub const ROOT_DATA_DIR: &str = "/var/lib/secruna";
+
 /// Database the application's schema lives in.
 const DATABASE: &str = "secruna";
 
@@ -42,7 +46,7 @@ pub struct EmbeddedPostgres {
     pub app_url: String,
     /// URL of the superuser, for migrations and maintenance.
     pub admin_url: String,
-    /// Data folder given to [`start`].
+    /// Canonical path of the data folder given to [`start`].
     pub data_dir: PathBuf,
     cluster: Cluster,
 }
@@ -69,11 +73,15 @@ impl EmbeddedPostgres {
     }
 }
 
-/// Returns `$SECRUNA_DATA_DIR`, else `$XDG_DATA_HOME/secruna`, else
-/// `$HOME/.local/share/secruna`, else `./secruna-data`.
+/// Returns `$SECRUNA_DATA_DIR`; else [`ROOT_DATA_DIR`] when running as root;
+/// else `$XDG_DATA_HOME/secruna`, `$HOME/.local/share/secruna`, or
+/// `./secruna-data` when neither variable is set.
 pub fn default_data_dir() -> PathBuf {
     if let Some(dir) = non_empty_env(DATA_DIR_ENV) {
         return PathBuf::from(dir);
+    }
+    if tools::running_as_root() {
+        return PathBuf::from(ROOT_DATA_DIR);
     }
     if let Some(dir) = non_empty_env("XDG_DATA_HOME") {
         return PathBuf::from(dir).join("secruna");

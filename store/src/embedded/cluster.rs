@@ -173,6 +173,7 @@ async fn init_if_missing(
         source,
     })?;
     tools.hand_over(pgdata)?;
+    tools.check_writable(pgdata).await?;
 
     let username = format!("--username={SUPERUSER}");
     let mut args: Vec<&OsStr> = vec![

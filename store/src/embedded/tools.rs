@@ -113,6 +113,42 @@ impl PgTools {
             .map_err(|source| io_error("set permissions of", source))
     }
 
+    /// Checks that the server's account can write to `path`; as root, a
+    /// folder below a private parent such as /root is out of its reach.
+    pub(crate) async fn check_writable(&self, path: &Path) -> Result<(), EmbeddedError> {
+        let Some(user) = &self.run_as else {
+            return Ok(());
+        };
+        let status = Command::new("runuser")
+            .arg("-u")
+            .arg(&user.name)
+            .arg("--")
+            .arg("test")
+            .arg("-w")
+            .arg(path)
+            .current_dir("/")
+            .status()
+            .await
+            .map_err(|source| EmbeddedError::Io {
+                action: "run runuser for",
+                path: path.to_owned(),
+                source,
+            })?;
+        if status.success() {
+            return Ok(());
+        }
+        Err(EmbeddedError::DataDir {
+            path: path.to_owned(),
+            reason: format!(
+                "the `{}` OS user that runs the server cannot write there, usually because a \
+                 parent folder is private; set {} to a folder it can reach, such as {}",
+                user.name,
+                super::DATA_DIR_ENV,
+                super::ROOT_DATA_DIR
+            ),
+        })
+    }
+
     /// Returns the uid that must own the server's folders.
     pub(crate) fn server_uid(&self) -> Result<u32, EmbeddedError> {
         match &self.run_as {
@@ -178,7 +214,8 @@ fn has_initdb(dir: &Path) -> bool {
     std::fs::metadata(dir.join("initdb")).is_ok_and(|meta| meta.is_file())
 }
 
-fn running_as_root() -> bool {
+/// Tells whether this process runs as root.
+pub(crate) fn running_as_root() -> bool {
     current_uid().is_ok_and(|uid| uid == 0)
 }
 

@@ -69,3 +69,32 @@ async fn embedded_long_data_dir_uses_private_socket_folder() {
     assert_eq!(mode & 0o777, 0o700);
     cluster.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn embedded_rejects_folder_server_cannot_reach() {
+    if !running_as_root() {
+        // Only root hands the cluster to another OS user.
+        return;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("secruna-private-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+
+    let error = store::embedded::start(&dir.path().join("data"))
+        .await
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("OS user that runs the server cannot write there"),
+        "{message}"
+    );
+    assert!(message.contains("SECRUNA_DATA_DIR"), "{message}");
+}
+
+fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+
+    std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
+}

@@ -5,6 +5,7 @@ mod audit;
 mod connect;
 mod embedded;
 mod isolation;
+mod schema;
 mod slugs;
 mod upserts;
 
