@@ -504,3 +504,38 @@ fn descriptions_from_several_manifests_are_all_read() {
         ["calls_hosted_model_api", "uses_ml_libraries"]
     );
 }
+
+/// Every fact the classifier sets must be one the rule book knows, with the type and words it
+/// expects; a misspelt name would silently read as unknown in every rule.
+#[test]
+fn facts_fit_rule_book_vocabulary() {
+    let vocabulary = rule_book::built_in_facts();
+    let declaration = declared(
+        "role: provider\nannex_iii: [4a]\narticle_5: [manipulation]\nannex_i_product: false\nart6_3_derogation: false\nprofiles_natural_persons: true\nhuman_oversight: none\noverride_capability: false\nmarkets: [eu]\ninteracts_with_people: true\ngenerates_synthetic_content: true\nemotion_recognition: false\nbiometric_categorisation: false\nprocesses_personal_data: true\nmodel_source: vendor_api\ndocumentation: [datasheet]\nlogging: {enabled: false, retention_days: 30}\ngpai_model: true\ngpai_training_flops: 1e24\ngpai_systemic_designation: false\npublic_body: true\npublic_service: false\nevidence: [risk-register]\n",
+    );
+    let card = finding(
+        FindingKind::ModelCard,
+        "acme/model",
+        "README.md",
+        None,
+        &[("category", "model_card")],
+    );
+    let result = classify(".", &[openai_import(), card], Some(&declaration));
+
+    assert_eq!(result.facts.iter().count(), 28);
+    for (name, value) in result.facts.iter() {
+        let spec = vocabulary
+            .get(name)
+            .unwrap_or_else(|| panic!("fact `{name}` is not in the rule book"));
+        assert_eq!(value.type_name(), spec.kind.as_str(), "type of `{name}`");
+        let words: Vec<&str> = match value {
+            FactValue::Text(text) => vec![text.as_str()],
+            FactValue::List(items) => items.iter().map(String::as_str).collect(),
+            _ => vec![],
+        };
+        for word in words {
+            let allowed = spec.values.is_empty() || spec.values.iter().any(|value| value == word);
+            assert!(allowed, "`{word}` is not an allowed word of `{name}`");
+        }
+    }
+}
