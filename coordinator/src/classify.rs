@@ -113,13 +113,11 @@ pub fn classify(
         .map(|evidence| evidence.kind.to_owned())
         .collect();
     let mut reasons: Vec<String> = kind_evidence.iter().map(signals::kind_reason).collect();
-    if builds_on_gpai {
-        let evidence = signals::describe_with_count(&gpai_findings);
-        reasons.push(format!("builds on a general-purpose AI model: {evidence}"));
-    }
-    if is_gpai_model {
-        reasons.push(format!("declares gpai_model true in {declaration_path}"));
-    }
+    reasons.extend(gpai_reasons(
+        &gpai_findings,
+        is_gpai_model,
+        &declaration_path,
+    ));
     reasons.extend(decision.reasons.iter().cloned());
 
     let observed = Observed {
@@ -147,6 +145,23 @@ pub fn classify(
         confidence: decision.confidence,
         facts,
     }
+}
+
+/// Returns the reasons for the `gpai` flag: the first GPAI finding and a declared GPAI model.
+fn gpai_reasons(
+    gpai_findings: &[&Finding],
+    is_gpai_model: bool,
+    declaration_path: &str,
+) -> Vec<String> {
+    let mut reasons = Vec::new();
+    if !gpai_findings.is_empty() {
+        let evidence = signals::describe_with_count(gpai_findings);
+        reasons.push(format!("builds on a general-purpose AI model: {evidence}"));
+    }
+    if is_gpai_model {
+        reasons.push(format!("declares gpai_model true in {declaration_path}"));
+    }
+    reasons
 }
 
 /// Returns the system's name: the declared `name`, else the `package_name` attribute of the

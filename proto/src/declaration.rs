@@ -18,6 +18,7 @@
 //!
 //! Every field is optional: a missing field is an unknown fact, never a "no".
 
+mod annex_iii;
 mod error;
 mod vocabulary;
 
@@ -26,10 +27,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use annex_iii::{AnnexIii, AnnexIiiArea, AnnexIiiPoint};
 pub use error::DeclarationError;
 pub use vocabulary::{
-    AnnexIii, AnnexIiiArea, AnnexIiiPoint, Article5Practice, DocumentKind, EvidenceItem,
-    HumanOversight, Market, ModelSource, Role,
+    Article5Practice, DocumentKind, EvidenceItem, HumanOversight, Market, ModelSource, Role,
 };
 
 /// The contents of a `secruna.yaml` file.
