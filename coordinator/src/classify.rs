@@ -3,9 +3,19 @@
 //!
 //! [`classify`] is pure and deterministic: no IO, and the findings are sorted before use, so
 //! their order does not change the result. Declared facts win over inferred ones. Without a
-//! declaration the purpose comes from the manifests' `project_description` attributes and is
-//! read with the phrase table in `classify/purposes.yaml`, at lower confidence. When neither
-//! exists the risk class is `unknown`: see [`decide`] for the full rule.
+//! declared purpose, the purpose comes from the manifests' `project_description` attributes.
+//! Either text is read with the phrase table in `classify/purposes.yaml`, at lower confidence
+//! than a declared fact.
+//!
+//! The risk class follows these rules, in order:
+//! 1. any Article 5 practice, declared or inferred: `prohibited`;
+//! 2. a declared Annex I product, or an Annex III point without a valid Art 6(3) derogation:
+//!    `high`;
+//! 3. Annex III answered with "none": `limited` with an Article 50 signal, or when the system
+//!    builds on a GPAI model and the team has not declared both `interacts_with_people` and
+//!    `generates_synthetic_content` false; otherwise `minimal`;
+//! 4. no declared `annex_iii` and no purpose text: `unknown`, because code alone cannot tell a
+//!    CV screener from a recipe bot.
 
 mod decide;
 mod facts;

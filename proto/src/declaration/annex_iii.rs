@@ -1,5 +1,5 @@
 //! Annex III entries of a declaration: the eight areas, their lettered points, and the
-//! `annex_iii` field that holds `none`, one entry or a list.
+//! `annex_iii` field that contains `none`, one entry or a list.
 
 use std::fmt;
 use std::str::FromStr;
