@@ -19,8 +19,10 @@ CREATE TABLE audit_log (
     row_hash bytea NOT NULL,
     CONSTRAINT audit_log_pkey PRIMARY KEY (id),
     CONSTRAINT audit_log_tenant_seq_key UNIQUE (tenant_path, seq),
+    -- No ON UPDATE CASCADE: the tenant path is part of each hashed row, so
+    -- renaming a tenant with audit rows must fail instead of breaking its chain.
     CONSTRAINT audit_log_tenant_fkey FOREIGN KEY (tenant_path)
-        REFERENCES tenants (path) ON UPDATE CASCADE,
+        REFERENCES tenants (path),
     CONSTRAINT audit_log_seq_check CHECK (seq > 0),
     CONSTRAINT audit_log_prev_hash_check CHECK (octet_length(prev_hash) = 32),
     CONSTRAINT audit_log_row_hash_check CHECK (octet_length(row_hash) = 32)
@@ -49,7 +51,7 @@ CREATE TABLE audit_chain_heads (
     last_hash bytea NOT NULL,
     CONSTRAINT audit_chain_heads_pkey PRIMARY KEY (tenant_path),
     CONSTRAINT audit_chain_heads_tenant_fkey FOREIGN KEY (tenant_path)
-        REFERENCES tenants (path) ON UPDATE CASCADE,
+        REFERENCES tenants (path),
     CONSTRAINT audit_chain_heads_last_hash_check CHECK (octet_length(last_hash) = 32)
 );
 

@@ -24,6 +24,15 @@ pub enum Error {
         /// Role name from `current_user`.
         role: String,
     },
+    /// The login does not inherit the grants of `secruna_app`.
+    #[error(
+        "database role `{role}` is not a member of secruna_app, so it lacks the grants on the \
+         secruna tables; run `secruna migrate` first, then `GRANT secruna_app TO \"{role}\"`"
+    )]
+    NotApplicationRole {
+        /// Role name from `current_user`.
+        role: String,
+    },
     /// The login owns secruna tables or inherits their owner's rights.
     #[error(
         "database role `{role}` owns or inherits ownership of table {table} (owner `{owner}`), \

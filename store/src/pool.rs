@@ -118,6 +118,7 @@ struct LoginRole {
     role: String,
     superuser: bool,
     bypass_rls: bool,
+    app_member: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -127,11 +128,13 @@ struct OwnedTable {
 }
 
 /// Rejects a login that row-level security would not apply to: a superuser,
-/// a BYPASSRLS role, or one that owns (or may act as the owner of) a table in
-/// the schema the tables live in.
+/// a BYPASSRLS role, or one that owns (or may act as the owner of) a table on
+/// its search path. Also rejects a login without the `secruna_app` grants.
 async fn check_login_role(pool: &PgPool) -> Result<(), Error> {
     let login: LoginRole = sqlx::query_as(
-        "SELECT current_user::text AS role, rolsuper AS superuser, rolbypassrls AS bypass_rls \
+        "SELECT current_user::text AS role, rolsuper AS superuser, rolbypassrls AS bypass_rls, \
+             COALESCE((SELECT pg_has_role(current_user, app.oid, 'USAGE') \
+                       FROM pg_roles AS app WHERE app.rolname = 'secruna_app'), false) AS app_member \
          FROM pg_roles WHERE rolname = current_user",
     )
     .fetch_one(pool)
@@ -142,10 +145,14 @@ async fn check_login_role(pool: &PgPool) -> Result<(), Error> {
     if login.bypass_rls {
         return Err(Error::BypassRlsRole { role: login.role });
     }
+    if !login.app_member {
+        return Err(Error::NotApplicationRole { role: login.role });
+    }
 
     let owned: Option<OwnedTable> = sqlx::query_as(
         "SELECT tablename::text AS table_name, tableowner::text AS owner FROM pg_tables \
-         WHERE schemaname = current_schema() AND pg_has_role(current_user, tableowner, 'USAGE') \
+         WHERE schemaname = ANY (current_schemas(false)) \
+             AND pg_has_role(current_user, tableowner, 'USAGE') \
          ORDER BY tablename LIMIT 1",
     )
     .fetch_optional(pool)

@@ -133,36 +133,51 @@ fn test_cluster_dir() -> PathBuf {
     }
 }
 
-/// Drops test databases whose creating process no longer runs.
+/// Drops the test databases, then the roles tests created, whose creating
+/// process no longer runs.
+///
+/// NOTE: a process is looked up in this host's /proc, so two hosts sharing one
+/// `TEST_DATABASE_URL` server would drop each other's databases.
 async fn drop_stale_databases(server_url: &str) -> Result<(), Error> {
     let pool = PgPoolOptions::new()
         .max_connections(1)
         .connect(server_url)
         .await?;
-    let names: Vec<String> =
-        sqlx::query_scalar("SELECT datname FROM pg_database WHERE starts_with(datname, $1)")
+    let catalogues = [
+        (
+            "SELECT datname::text FROM pg_database WHERE starts_with(datname, $1)",
+            "DATABASE",
+            " WITH (FORCE)",
+        ),
+        (
+            "SELECT rolname::text FROM pg_roles WHERE starts_with(rolname, $1)",
+            "ROLE",
+            "",
+        ),
+    ];
+    for (query, kind, option) in catalogues {
+        let names: Vec<String> = sqlx::query_scalar(query)
             .bind(DATABASE_PREFIX)
             .fetch_all(&pool)
             .await?;
-    for name in names {
-        let Some(pid) = creator_pid(&name) else {
-            continue;
-        };
-        if std::fs::metadata(format!("/proc/{pid}")).is_ok() {
-            continue;
+        for name in names.iter().filter(|name| creator_has_exited(name)) {
+            let statement = format!("DROP {kind} IF EXISTS {}{option}", quote_identifier(name));
+            sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+                .execute(&pool)
+                .await?;
         }
-        let statement = format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            quote_identifier(&name)
-        );
-        sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
-            .execute(&pool)
-            .await?;
     }
     pool.close().await;
     Ok(())
 }
 
+/// Tells whether the process whose id is part of a test object's name has
+/// exited.
+fn creator_has_exited(name: &str) -> bool {
+    creator_pid(name).is_some_and(|pid| std::fs::metadata(format!("/proc/{pid}")).is_err())
+}
+
+/// Parses the process id from `secruna_test_<pid>_<n>...`.
 fn creator_pid(database: &str) -> Option<u32> {
     let rest = database.strip_prefix(DATABASE_PREFIX)?;
     let (pid, _) = rest.split_once('_')?;

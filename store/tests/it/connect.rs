@@ -69,7 +69,7 @@ async fn connect_rejects_table_owner() {
     let role = format!("{}_owner", db.database);
     admin(
         &db,
-        &format!("CREATE ROLE {role} LOGIN PASSWORD 'pw'; ALTER TABLE tenants OWNER TO {role}"),
+        &format!("CREATE ROLE {role} LOGIN PASSWORD 'pw' IN ROLE secruna_app; ALTER TABLE tenants OWNER TO {role}"),
     )
     .await;
 
@@ -97,6 +97,23 @@ async fn connect_rejects_member_of_owner_role() {
     let error = Store::connect(&url_for(&db, &member)).await.unwrap_err();
     assert!(
         matches!(&error, Error::OwnerRole { role, table, owner: found } if *role == member && table == "scans" && *found == owner),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn connect_rejects_role_without_grants() {
+    let db = TestDb::new().await;
+    let role = format!("{}_outsider", db.database);
+    admin(&db, &format!("CREATE ROLE {role} LOGIN PASSWORD 'pw'")).await;
+
+    let error = Store::connect(&url_for(&db, &role)).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::NotApplicationRole { role: found } if *found == role),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("GRANT secruna_app TO"),
         "{error}"
     );
 }
