@@ -24,6 +24,16 @@ const HF_REPO_CALLS: [&str; 5] = [
     "snapshot_download",
 ];
 
+/// Configuration keys whose value is a model, often a Hugging Face repository id.
+const HF_REPO_CONFIG_KEYS: [&str; 6] = [
+    "model_name_or_path",
+    "base_model",
+    "model_id",
+    "model_name",
+    "repo_id",
+    "pretrained_model",
+];
+
 /// Literals that start a CloudFormation or ARM resource type.
 const IAC_TYPE_PREFIXES: [&str; 2] = ["AWS::", "Microsoft."];
 
@@ -271,6 +281,9 @@ fn build_scanner(
         }
         for prefix in IAC_TYPE_PREFIXES {
             push(prefix, Hint::Iac);
+        }
+        for key in HF_REPO_CONFIG_KEYS {
+            push(key, Hint::HfRepo);
         }
     }
     let automaton = AhoCorasick::builder()

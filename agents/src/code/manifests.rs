@@ -72,7 +72,7 @@ fn report(catalogue: &Catalogue, view: &TextView<'_>, parsed: &Parsed, drafts: &
                 .attr("ecosystem", declared.ecosystem.as_str())
                 .attr("package", &declared.name);
         let line_hint = declared.line_hint.as_deref().unwrap_or(&declared.name);
-        if let Some(offset) = token_offset(view.text, line_hint) {
+        if let Some(offset) = token_offset(view, line_hint) {
             draft = draft
                 .at_line(view.line_of(offset))
                 .evidence(view.evidence_at(offset));
@@ -84,8 +84,10 @@ fn report(catalogue: &Catalogue, view: &TextView<'_>, parsed: &Parsed, drafts: &
     }
 }
 
-/// Returns the offset of the first occurrence of `token` that is not part of a longer name.
-pub(crate) fn token_offset(text: &str, token: &str) -> Option<usize> {
+/// Returns the offset of the first occurrence of `token` that is not part of a longer name
+/// and not on a comment line.
+pub(crate) fn token_offset(view: &TextView<'_>, token: &str) -> Option<usize> {
+    let text = view.text;
     let is_name_byte =
         |byte: u8| byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b'-' | b'.');
     text.match_indices(token)
@@ -95,6 +97,7 @@ pub(crate) fn token_offset(text: &str, token: &str) -> Option<usize> {
             let after = text.as_bytes().get(offset + token.len()).copied();
             !before.is_some_and(is_name_byte)
                 && !after.is_some_and(|byte| is_name_byte(byte) && byte != b'.')
+                && !view.is_comment_line(*offset)
         })
 }
 

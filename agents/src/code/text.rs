@@ -60,7 +60,7 @@ pub(crate) fn scan(
         imports::scan(catalogue, view, language, drafts);
     }
     if pending.hf_repos {
-        models::scan_hf_repos(catalogue, view, drafts);
+        models::scan_hf_repos(catalogue, view, language.is_some(), drafts);
     }
     for (index, family) in catalogue.models.iter().enumerate() {
         if pending.models & bit(index) != 0 {

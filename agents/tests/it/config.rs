@@ -197,3 +197,38 @@ jobs:
     assert_eq!(attribute(action, "provider"), "anthropic");
     assert_eq!(attribute(action, "category"), "agent_tooling");
 }
+
+#[test]
+fn model_ids_in_configuration_files() {
+    let tree = Tree::new();
+    tree.file(
+        "recipes/sft.yaml",
+        "# Model arguments\nmodel_name_or_path: mistralai/Mistral-7B-v0.1\nmodel_revision: main\noutput_dir: data/out\n",
+    );
+    tree.file("app/settings.json", "{\n  \"base_model\": \"HuggingFaceTB/SmolLM2-360M\",\n  \"chat_model\": \"claude-haiku-4.5\"\n}\n");
+    tree.file(
+        "app/.env",
+        "LLM_MODEL=gpt-4o-2024-08-06\nOUTPUT=local/dir\n",
+    );
+    let scan = tree.scan();
+    scan.assert_rows(vec![
+        row("app/.env", 1, "model_id", "gpt-4o"),
+        row(
+            "app/settings.json",
+            2,
+            "model_id",
+            "HuggingFaceTB/SmolLM2-360M",
+        ),
+        row("app/settings.json", 3, "model_id", "claude-haiku-4-5"),
+        row("recipes/sft.yaml", 2, "model_id", "mistral-7b"),
+        row(
+            "recipes/sft.yaml",
+            2,
+            "model_id",
+            "mistralai/Mistral-7B-v0.1",
+        ),
+    ]);
+    let repo = scan.get("recipes/sft.yaml", "model_id", "mistralai/Mistral-7B-v0.1");
+    assert_eq!(attribute(repo, "provider"), "mistral");
+    assert_eq!(attribute(repo, "gpai"), "true");
+}

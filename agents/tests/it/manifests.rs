@@ -162,3 +162,26 @@ fn jvm_and_dotnet_manifests() {
         row("net/Bot.csproj", 4, "dependency", "semantic-kernel"),
     ]);
 }
+
+#[test]
+fn setup_py_lists_and_provider_integration_packages() {
+    let tree = Tree::new();
+    tree.file(
+        "train/setup.py",
+        "# Pin fast-moving packages such as transformers exactly.\n_deps = [\n    \"transformers>=4.53\",\n    \"numpy\",\n]\nsetup(name=\"train\", install_requires=[d for d in _deps])\n",
+    );
+    tree.file(
+        "agent/pyproject.toml",
+        "[project]\nname = \"agent\"\ndependencies = [\n    \"langchain>=1\",\n    \"langchain-openai>=0.3\",\n    \"langchain-anthropic\",\n    \"langchain-openai-tools\",\n]\n",
+    );
+    let scan = tree.scan();
+    scan.assert_rows(vec![
+        row("agent/pyproject.toml", 4, "dependency", "langchain"),
+        row("agent/pyproject.toml", 5, "dependency", "openai"),
+        row("agent/pyproject.toml", 6, "dependency", "anthropic"),
+        row("train/setup.py", 3, "dependency", "transformers"),
+    ]);
+    let openai = scan.get("agent/pyproject.toml", "dependency", "openai");
+    assert_eq!(attribute(openai, "package"), "langchain-openai");
+    assert_eq!(attribute(openai, "category"), "hosted_api");
+}

@@ -122,14 +122,15 @@ pub(crate) fn setup_cfg(text: &str) -> Parsed {
     }
 }
 
-/// Reads the string literals in `install_requires`, `extras_require` and `tests_require` of a
-/// `setup()` call, and a literal `description`. Computed lists are not followed.
+/// Reads the string literals of list literals assigned to a requirements-like name
+/// (`install_requires`, `tests_require`, `_deps`, `REQUIRED`) and of `extras_require`, and a
+/// literal `description`. Lists built by code are not followed.
 pub(crate) fn setup_py(text: &str) -> Parsed {
     static LISTS: OnceLock<Regex> = OnceLock::new();
     static STRING: OnceLock<Regex> = OnceLock::new();
     static DESCRIPTION: OnceLock<Regex> = OnceLock::new();
     let lists = LISTS.get_or_init(|| {
-        Regex::new(r"(?s)(?:install_requires|tests_require)\s*=\s*\[(.*?)\]|extras_require\s*=\s*\{(.*?)\}")
+        Regex::new(r"(?is)\b\w*(?:requires?|requirements|deps|dependencies)\w*\s*=\s*\[(.*?)\]|extras_require\s*=\s*\{(.*?)\}")
             .expect("setup.py pattern is valid")
     });
     let string = STRING

@@ -48,7 +48,8 @@ fn is_quoted(text: &str, start: usize) -> bool {
     token_start.is_some_and(|token| token.starts_with(['"', '\'', '`']))
 }
 
-/// Lower-cases an identifier and removes date and version stamps from its end.
+/// Lower-cases an identifier and removes date and version stamps from its end. Claude
+/// versions are written with `-` (`claude-haiku-4-5`), so a `.` there becomes `-`.
 pub(crate) fn canonical_model_id(identifier: &str) -> String {
     static STAMP: OnceLock<Regex> = OnceLock::new();
     let stamp = STAMP.get_or_init(|| {
@@ -61,6 +62,9 @@ pub(crate) fn canonical_model_id(identifier: &str) -> String {
             break;
         }
         canonical.truncate(found.start());
+    }
+    if canonical.starts_with("claude-") {
+        canonical = canonical.replace('.', "-");
     }
     canonical
 }
@@ -79,9 +83,33 @@ fn hf_call_regex() -> &'static Regex {
     })
 }
 
-/// Reports repository ids passed to `from_pretrained`, `pipeline(model=...)` and similar calls.
-pub(super) fn scan_hf_repos(catalogue: &Catalogue, view: &TextView<'_>, drafts: &mut Vec<Draft>) {
-    for captures in hf_call_regex().captures_iter(view.text) {
+/// Configuration entries such as `model_name_or_path: org/name` or `"base_model": "org/name"`.
+/// Only `org/name` values count, since a bare name in configuration is as often a local one.
+fn hf_config_regex() -> &'static Regex {
+    static ENTRIES: OnceLock<Regex> = OnceLock::new();
+    ENTRIES.get_or_init(|| {
+        Regex::new(concat!(
+            r#"(?m)^[ \t-]*["']?(?:model_name_or_path|base_model|model_id|model_name|repo_id|pretrained_model_name_or_path)["']?"#,
+            r#"[ \t]*[:=][ \t]*["']?([A-Za-z0-9][\w.\-]*/[A-Za-z0-9][\w.\-]*)["']?[ \t]*,?[ \t]*(?:#.*)?\r?$"#,
+        ))
+        .expect("hub config pattern is valid")
+    })
+}
+
+/// Reports repository ids passed to `from_pretrained`, `pipeline(model=...)` and similar calls
+/// in code, or set under a model key in configuration.
+pub(super) fn scan_hf_repos(
+    catalogue: &Catalogue,
+    view: &TextView<'_>,
+    is_code: bool,
+    drafts: &mut Vec<Draft>,
+) {
+    let pattern = if is_code {
+        hf_call_regex()
+    } else {
+        hf_config_regex()
+    };
+    for captures in pattern.captures_iter(view.text) {
         let Some(repo) = captures.iter().skip(1).flatten().next() else {
             continue;
         };
@@ -167,6 +195,8 @@ mod tests {
         assert_eq!(canonical_model_id("gemini-1.5-pro-002"), "gemini-1.5-pro");
         assert_eq!(canonical_model_id("Llama3.1:8b"), "llama3.1");
         assert_eq!(canonical_model_id("gpt-4o-mini"), "gpt-4o-mini");
+        assert_eq!(canonical_model_id("claude-haiku-4.5"), "claude-haiku-4-5");
+        assert_eq!(canonical_model_id("gpt-5.4-nano"), "gpt-5.4-nano");
     }
 
     #[test]
