@@ -384,8 +384,9 @@ fn declared_facts_fill_rule_book_facts() {
         Some(&FactValue::Bool(false))
     );
     assert_eq!(facts.get("system.builds_on_gpai"), None);
-    assert!(
-        matches!(facts.get("classification.confidence"), Some(FactValue::Number(c)) if *c >= 0.9)
+    assert_eq!(
+        facts.get("classification.confidence"),
+        Some(&FactValue::Number(0.95))
     );
     assert!(
         result

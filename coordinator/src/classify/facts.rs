@@ -36,7 +36,9 @@ pub(crate) fn build_facts(
     if let Some(declaration) = declaration {
         set_declared(&mut facts, declaration);
     }
-    facts.set("classification.confidence", decision.confidence);
+    // Rounded so that the f32 confidence reads as 0.95 in JSON, not 0.949999988079071.
+    let confidence = (f64::from(decision.confidence) * 1000.0).round() / 1000.0;
+    facts.set("classification.confidence", confidence);
     facts
 }
 
