@@ -24,6 +24,8 @@ use tracing::{info, instrument};
 pub(crate) use self::cluster::Durability;
 use self::cluster::{Cluster, SUPERUSER};
 pub use self::tools::PG_BIN_ENV;
+#[cfg(feature = "testing")]
+pub(crate) use self::tools::current_uid;
 use crate::{EmbeddedError, Error};
 
 /// Environment variable that overrides [`default_data_dir`].

@@ -6,7 +6,8 @@
 //! left running for later test runs. Test binaries running at the same time
 //! share it, because they take the data folder's lock before starting it.
 
-use std::path::PathBuf;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -14,8 +15,10 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 use tokio::sync::OnceCell;
 
-use crate::embedded::{create_database_if_missing, ensure_login_role, quote_identifier};
-use crate::{Error, Store};
+use crate::embedded::{
+    create_database_if_missing, current_uid, ensure_login_role, quote_identifier, start_throwaway,
+};
+use crate::{EmbeddedError, Error, Store};
 
 /// Environment variable with a superuser URL of an external test server.
 pub const TEST_DATABASE_URL_ENV: &str = "TEST_DATABASE_URL";
@@ -120,17 +123,63 @@ async fn connect_pool(url: &str, max_connections: u32) -> PgPool {
 async fn server_url() -> Result<String, Error> {
     let url = match std::env::var(TEST_DATABASE_URL_ENV) {
         Ok(url) if !url.is_empty() => url,
-        _ => crate::embedded::start_throwaway(&test_cluster_dir()).await?,
+        _ => start_embedded().await?,
     };
     drop_stale_databases(&url).await?;
     Ok(url)
 }
 
-fn test_cluster_dir() -> PathBuf {
-    match std::env::var_os(TEST_PG_DIR_ENV) {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-pg"),
+/// Starts the test cluster in `SECRUNA_TEST_PG_DIR`, else in the workspace's
+/// `target/test-pg`, falling back to a folder under the system temp folder
+/// when the server's OS account cannot reach the workspace (a checkout under
+/// a private home folder while running as root).
+///
+/// NOTE: the fallback has been reasoned through but not exercised by a test,
+/// because the workspace path is fixed at compile time.
+async fn start_embedded() -> Result<String, Error> {
+    if let Some(dir) = std::env::var_os(TEST_PG_DIR_ENV).filter(|dir| !dir.is_empty()) {
+        return start_throwaway(Path::new(&dir)).await;
     }
+    let in_target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-pg");
+    match start_throwaway(&in_target).await {
+        Err(Error::Embedded(EmbeddedError::DataDir { .. })) => {
+            let uid = current_uid()?;
+            let fallback = std::env::temp_dir().join(format!("secruna-test-pg-{uid}"));
+            prepare_fallback_dir(&fallback, uid)?;
+            start_throwaway(&fallback).await
+        }
+        other => other,
+    }
+}
+
+/// Creates the fallback folder, or checks that an existing one is a real
+/// folder of this user that nobody else can write to, since it is in a
+/// shared temp folder.
+fn prepare_fallback_dir(dir: &Path, uid: u32) -> Result<(), EmbeddedError> {
+    let io_error = |action, source| EmbeddedError::Io {
+        action,
+        path: dir.to_owned(),
+        source,
+    };
+    match std::fs::create_dir(dir) {
+        Ok(()) => {
+            let traversable = std::fs::Permissions::from_mode(0o755);
+            return std::fs::set_permissions(dir, traversable)
+                .map_err(|source| io_error("set permissions of", source));
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(source) => return Err(io_error("create folder", source)),
+    }
+    let meta = std::fs::symlink_metadata(dir).map_err(|source| io_error("read", source))?;
+    if meta.is_dir() && meta.uid() == uid && meta.permissions().mode() & 0o022 == 0 {
+        return Ok(());
+    }
+    Err(EmbeddedError::DataDir {
+        path: dir.to_owned(),
+        reason: "the test cluster folder is not a folder of this user that only it can write to; \
+                 remove it or set SECRUNA_TEST_PG_DIR"
+            .to_owned(),
+    })
 }
 
 /// Drops the test databases, then the roles tests created, whose creating

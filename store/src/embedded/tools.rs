@@ -220,7 +220,7 @@ pub(crate) fn running_as_root() -> bool {
 }
 
 /// Reads the effective uid from the owner of /proc/self, avoiding unsafe FFI.
-fn current_uid() -> Result<u32, EmbeddedError> {
+pub(crate) fn current_uid() -> Result<u32, EmbeddedError> {
     std::fs::metadata("/proc/self")
         .map(|meta| meta.uid())
         .map_err(|source| EmbeddedError::Io {
