@@ -506,8 +506,8 @@ fn descriptions_from_several_manifests_are_all_read() {
     );
 }
 
-/// Every fact the classifier sets must be one the rule book knows, with the type and words it
-/// expects; a misspelt name would silently read as unknown in every rule.
+/// Every fact the classifier sets must be in the rule book's vocabulary, with the expected type
+/// and words, because a misspelt name would silently read as unknown in every rule.
 #[test]
 fn facts_fit_rule_book_vocabulary() {
     let vocabulary = rule_book::built_in_facts();
