@@ -235,6 +235,11 @@ struct AnnexIiiEntry(AnnexIiiPoint);
 impl<'de> Deserialize<'de> for AnnexIiiEntry {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = StringOrNumber::deserialize(deserializer)?.0;
+        if text == "none" {
+            return Err(de::Error::custom(
+                "`none` cannot be a list entry: write `annex_iii: none` or `annex_iii: []`",
+            ));
+        }
         text.parse().map(AnnexIiiEntry).map_err(de::Error::custom)
     }
 }

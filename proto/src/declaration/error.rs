@@ -135,7 +135,10 @@ fn rewrite_message(path: Option<&str>, message: &str) -> (Option<String>, String
                 .split_once(", expected ")
                 .unwrap_or((rest, "another value"));
             return with_field(path, |field| {
-                format!("`{field}` is {found}: expected {}", unquote(expected))
+                format!(
+                    "`{field}` is {found}: expected {}",
+                    plain_expected(expected)
+                )
             });
         }
     }
@@ -185,4 +188,16 @@ fn join_path(path: Option<&str>, name: &str) -> String {
 
 fn unquote(text: &str) -> String {
     text.replace('`', "")
+}
+
+/// Replaces serde's type names in an "expected" text with the words of a YAML file.
+fn plain_expected(expected: &str) -> String {
+    match expected {
+        "a sequence" => "a list such as [a, b]".to_owned(),
+        "u32" => "a whole number from 0 to 4294967295".to_owned(),
+        "f64" => "a number".to_owned(),
+        "struct Logging" => "a mapping with `enabled` and `retention_days`".to_owned(),
+        "struct Declaration" => "a mapping of fields".to_owned(),
+        other => unquote(other),
+    }
 }

@@ -180,7 +180,7 @@ fn negative_retention_names_nested_field() {
     assert_eq!(error.field(), Some("logging.retention_days"));
     assert_eq!(
         error.to_string(),
-        "secruna.yaml line 2: `logging.retention_days` is integer `-3`: expected u32"
+        "secruna.yaml line 2: `logging.retention_days` is integer `-3`: expected a whole number from 0 to 4294967295"
     );
 }
 
@@ -342,4 +342,25 @@ fn nan_training_flops_is_rejected() {
     let error = error_of("gpai_training_flops: .nan\n");
     assert_eq!(error.line(), Some(1));
     assert_eq!(error.field(), Some("gpai_training_flops"));
+}
+
+#[test]
+fn scalar_article_5_asks_for_list() {
+    let error = error_of("article_5: manipulation\n");
+    assert_eq!(
+        error.to_string(),
+        "secruna.yaml line 1: `article_5` is string \"manipulation\": expected a list such as [a, b]"
+    );
+}
+
+#[test]
+fn none_inside_annex_iii_list_is_rejected() {
+    let error = error_of("annex_iii: [4a, none]\n");
+    assert_eq!(error.field(), Some("annex_iii"));
+    assert!(
+        error
+            .to_string()
+            .ends_with("`none` cannot be a list entry: write `annex_iii: none` or `annex_iii: []`"),
+        "{error}"
+    );
 }
