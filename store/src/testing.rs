@@ -130,9 +130,9 @@ async fn server_url() -> Result<String, Error> {
 }
 
 /// Starts the test cluster in `SECRUNA_TEST_PG_DIR`, else in the workspace's
-/// `target/test-pg`, falling back to a folder under the system temp folder
-/// when the server's OS account cannot reach the workspace (a checkout under
-/// a private home folder while running as root).
+/// `target/test-pg`. When the server's OS account cannot reach the workspace,
+/// as with a checkout in a private home folder while running as root, it
+/// falls back to a folder under the system temp folder.
 ///
 /// NOTE: the fallback has been reasoned through but not exercised by a test,
 /// because the workspace path is fixed at compile time.
@@ -153,8 +153,8 @@ async fn start_embedded() -> Result<String, Error> {
 }
 
 /// Creates the fallback folder, or checks that an existing one is a real
-/// folder of this user that nobody else can write to, since it is in a
-/// shared temp folder.
+/// folder owned by this user and writable only by it, because the temp
+/// folder is shared with other users.
 fn prepare_fallback_dir(dir: &Path, uid: u32) -> Result<(), EmbeddedError> {
     let io_error = |action, source| EmbeddedError::Io {
         action,
