@@ -28,9 +28,21 @@ impl<'t> TextView<'t> {
     fn line_starts(&self) -> &[usize] {
         self.line_starts.get_or_init(|| {
             std::iter::once(0)
-                .chain(memchr_newlines(self.text.as_bytes()).map(|offset| offset + 1))
+                .chain(memchr::memchr_iter(b'\n', self.text.as_bytes()).map(|offset| offset + 1))
                 .collect()
         })
+    }
+
+    /// Returns the offset where the line holding `offset` starts.
+    pub(crate) fn line_start(&self, offset: usize) -> usize {
+        memchr::memrchr(b'\n', &self.text.as_bytes()[..offset]).map_or(0, |newline| newline + 1)
+    }
+
+    /// Returns the offset of the line break that ends the line starting at `line_start`, or
+    /// the text length for the last line.
+    pub(crate) fn line_end(&self, line_start: usize) -> usize {
+        memchr::memchr(b'\n', &self.text.as_bytes()[line_start..])
+            .map_or(self.text.len(), |newline| line_start + newline)
     }
 
     /// Returns the 1-based line of a byte offset.
@@ -42,15 +54,8 @@ impl<'t> TextView<'t> {
 
     /// Returns the full line that holds a byte offset, without its line break.
     pub(crate) fn line_text(&self, offset: usize) -> &'t str {
-        let starts = self.line_starts();
-        let index = starts
-            .partition_point(|start| *start <= offset)
-            .saturating_sub(1);
-        let start = starts[index];
-        let end = starts
-            .get(index + 1)
-            .map_or(self.text.len(), |next| next - 1);
-        self.text[start..end].trim_end_matches('\r')
+        let start = self.line_start(offset);
+        self.text[start..self.line_end(start)].trim_end_matches('\r')
     }
 
     /// Tells whether the line holding `offset` is a whole-line comment (`#`, `//`, `/*`, `*`).
@@ -66,14 +71,6 @@ impl<'t> TextView<'t> {
     pub(crate) fn evidence_at(&self, offset: usize) -> String {
         shorten(self.line_text(offset).trim())
     }
-}
-
-fn memchr_newlines(bytes: &[u8]) -> impl Iterator<Item = usize> + '_ {
-    bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, byte)| **byte == b'\n')
-        .map(|(offset, _)| offset)
 }
 
 /// Cuts a text to [`MAX_EVIDENCE_CHARS`] characters.

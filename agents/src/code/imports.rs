@@ -1,5 +1,6 @@
 //! Import statements per language, looked up in the catalogue's import tables.
 
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use proto::FindingKind;
@@ -34,19 +35,22 @@ fn grammar(language: Language) -> &'static Regex {
     &grammars[language.index()]
 }
 
-/// Reports every import of a catalogue module.
+/// Reports every import of a catalogue module within `region` of the text.
 pub(crate) fn scan(
     catalogue: &Catalogue,
     view: &TextView<'_>,
+    region: Range<usize>,
     language: Language,
     drafts: &mut Vec<Draft>,
 ) {
-    for captures in grammar(language).captures_iter(view.text) {
+    let base = region.start;
+    for captures in grammar(language).captures_iter(&view.text[region]) {
         for group in captures.iter().skip(1).flatten() {
-            if language == Language::Go && !inside_go_import(view.text, group.start()) {
+            let start = base + group.start();
+            if language == Language::Go && !inside_go_import(view.text, start) {
                 continue;
             }
-            if view.is_comment_line(group.start()) {
+            if view.is_comment_line(start) {
                 continue;
             }
             for module in module_names(language, group.as_str()) {
@@ -57,8 +61,8 @@ pub(crate) fn scan(
                     Draft::for_detector(FindingKind::Import, &catalogue.detectors[detector])
                         .attr("language", language.as_str())
                         .attr("module", module)
-                        .at_line(view.line_of(group.start()))
-                        .evidence(view.evidence_at(group.start()));
+                        .at_line(view.line_of(start))
+                        .evidence(view.evidence_at(start));
                 drafts.push(draft);
             }
         }

@@ -1,5 +1,7 @@
 //! API keys of AI providers. A finding carries the key's prefix and SHA-256, never the key.
 
+use std::ops::Range;
+
 use proto::FindingKind;
 use sha2::{Digest, Sha256};
 
@@ -21,10 +23,11 @@ struct Candidate<'t> {
     format: &'t SecretFormat,
 }
 
-/// Runs the secret formats whose bit is set in `formats` and reports each distinct key.
+/// Runs the secret formats whose bit is set in `formats` over `region` and reports each key.
 pub(crate) fn scan(
     catalogue: &Catalogue,
     view: &TextView<'_>,
+    region: Range<usize>,
     formats: u64,
     drafts: &mut Vec<Draft>,
 ) {
@@ -33,13 +36,14 @@ pub(crate) fn scan(
         if formats & bit(index) == 0 {
             continue;
         }
-        for found in format.regex.find_iter(view.text) {
+        for found in format.regex.find_iter(&view.text[region.clone()]) {
+            let (start, end) = (region.start + found.start(), region.start + found.end());
             let bounded = !found.as_str().is_empty()
-                && byte_before_is_boundary(view.text, found.start())
-                && byte_after_is_boundary(view.text, found.end());
+                && byte_before_is_boundary(view.text, start)
+                && byte_after_is_boundary(view.text, end);
             if bounded && looks_random(&found.as_str()[format.prefix.len()..]) {
                 candidates.push(Candidate {
-                    start: found.start(),
+                    start,
                     value: found.as_str(),
                     format,
                 });

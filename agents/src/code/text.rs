@@ -9,16 +9,30 @@ use super::context::{Draft, TextView};
 use super::{imports, secrets, structured};
 use crate::catalogue::{Catalogue, Hint, Language, TextScanner};
 
-/// What the prefilter pass asks the regular-expression pass to run.
+/// Regular-expression work that a keyword hit asks for on its line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum LineWork {
+    /// Run the language's import grammar.
+    Import,
+    /// Run model family `i`.
+    Model(usize),
+    /// Run the configuration grammar of Hugging Face repository ids.
+    HfConfig,
+}
+
+/// What the prefilter pass asks the regular-expression pass to run. Most work is limited to
+/// the lines that hold a keyword, so the cost follows the number of hits, not the file size.
 #[derive(Default)]
 struct Pending {
-    imports: bool,
-    hf_repos: bool,
+    /// `(line start, work)` pairs, deduplicated before they run.
+    lines: Vec<(usize, LineWork)>,
+    /// `(line start, bit mask of secret formats)`; formats of one line run together so that
+    /// overlapping formats can be resolved.
+    secret_lines: Vec<(usize, u64)>,
+    /// Run the Hugging Face call grammar over the whole file (calls may span lines).
+    hf_calls: bool,
+    /// Run the CloudFormation and ARM resource grammar over the whole file.
     iac: bool,
-    /// Bit `i` set: run model family `i`.
-    models: u64,
-    /// Bit `i` set: run secret format `i`.
-    secrets: u64,
 }
 
 /// Runs one scanner over a text and appends drafts.
@@ -31,47 +45,83 @@ pub(crate) fn scan(
 ) {
     let mut pending = Pending::default();
     for hit in scanner.automaton.find_overlapping_iter(view.text) {
-        let pattern = &scanner.patterns[hit.pattern().as_usize()];
-        match scanner.hints[hit.pattern().as_usize()] {
-            Hint::Import => pending.imports = true,
-            Hint::HfRepo => pending.hf_repos = true,
+        let pattern_index = hit.pattern().as_usize();
+        let pattern = &scanner.patterns[pattern_index];
+        let start = hit.start();
+        match scanner.hints[pattern_index] {
+            Hint::Import if language.is_some() => pending
+                .lines
+                .push((view.line_start(start), LineWork::Import)),
+            Hint::Import => {}
+            Hint::HfRepo if language.is_some() => pending.hf_calls = true,
+            Hint::HfRepo => pending
+                .lines
+                .push((view.line_start(start), LineWork::HfConfig)),
             Hint::Iac => pending.iac = true,
-            Hint::Model(index) => pending.models |= bit(index),
-            Hint::Secret(index) => pending.secrets |= bit(index),
-            Hint::Client(detector) => client_hit(
-                catalogue,
+            Hint::Model(index) => pending
+                .lines
+                .push((view.line_start(start), LineWork::Model(index))),
+            Hint::Secret(index) => pending
+                .secret_lines
+                .push((view.line_start(start), bit(index))),
+            Hint::Client(detector) => {
+                client_hit(catalogue, view, start, pattern, detector, language, drafts)
+            }
+            Hint::Host(detector) => host_hit(catalogue, view, start, pattern, detector, drafts),
+            Hint::Image(detector) => image_hit(catalogue, view, start, pattern, detector, drafts),
+        }
+    }
+    run_pending(catalogue, view, language, pending, drafts);
+}
+
+fn run_pending(
+    catalogue: &Catalogue,
+    view: &TextView<'_>,
+    language: Option<Language>,
+    mut pending: Pending,
+    drafts: &mut Vec<Draft>,
+) {
+    pending.lines.sort_unstable();
+    pending.lines.dedup();
+    for (line_start, work) in pending.lines {
+        let line = line_start..view.line_end(line_start);
+        match (work, language) {
+            (LineWork::Import, Some(language)) => {
+                imports::scan(catalogue, view, line, language, drafts)
+            }
+            (LineWork::Import, None) => {}
+            (LineWork::Model(index), _) => models::scan_family(
+                &catalogue.models[index],
                 view,
-                hit.start(),
-                pattern,
-                detector,
-                language,
+                line,
+                language.is_some(),
                 drafts,
             ),
-            Hint::Host(detector) => {
-                host_hit(catalogue, view, hit.start(), pattern, detector, drafts)
-            }
-            Hint::Image(detector) => {
-                image_hit(catalogue, view, hit.start(), pattern, detector, drafts)
-            }
+            (LineWork::HfConfig, _) => models::scan_hf_config(catalogue, view, line, drafts),
         }
     }
-
-    if let (true, Some(language)) = (pending.imports, language) {
-        imports::scan(catalogue, view, language, drafts);
-    }
-    if pending.hf_repos {
-        models::scan_hf_repos(catalogue, view, language.is_some(), drafts);
-    }
-    for (index, family) in catalogue.models.iter().enumerate() {
-        if pending.models & bit(index) != 0 {
-            models::scan_family(family, view, language.is_some(), drafts);
-        }
+    if pending.hf_calls {
+        models::scan_hf_calls(catalogue, view, drafts);
     }
     if pending.iac {
         structured::cloudformation(catalogue, view, drafts);
     }
-    if pending.secrets != 0 {
-        secrets::scan(catalogue, view, pending.secrets, drafts);
+    pending.secret_lines.sort_unstable();
+    let mut merged: Vec<(usize, u64)> = Vec::new();
+    for (line_start, mask) in pending.secret_lines {
+        match merged.last_mut() {
+            Some((last_start, last_mask)) if *last_start == line_start => *last_mask |= mask,
+            _ => merged.push((line_start, mask)),
+        }
+    }
+    for (line_start, mask) in merged {
+        secrets::scan(
+            catalogue,
+            view,
+            line_start..view.line_end(line_start),
+            mask,
+            drafts,
+        );
     }
 }
 

@@ -1,5 +1,6 @@
 //! Model identifiers and Hugging Face repository ids.
 
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use proto::FindingKind;
@@ -8,22 +9,25 @@ use regex::Regex;
 use crate::catalogue::{Catalogue, Category, ModelFamily};
 use crate::code::context::{Draft, TextView};
 
-/// Runs one model family over a text. In code, only identifiers in string literals count,
-/// since a bare `gpt4` or `llama` is more often a variable name than a model.
+/// Runs one model family over `region` of a text. In code, only identifiers in string
+/// literals count, since a bare `gpt4` or `llama` is more often a variable name than a model.
 pub(super) fn scan_family(
     family: &ModelFamily,
     view: &TextView<'_>,
+    region: Range<usize>,
     is_code: bool,
     drafts: &mut Vec<Draft>,
 ) {
-    for captures in family.regex.captures_iter(view.text) {
+    let base = region.start;
+    for captures in family.regex.captures_iter(&view.text[region]) {
         let Some(identifier) = captures.get(1) else {
             continue;
         };
-        if is_code && !is_quoted(view.text, identifier.start()) {
+        let start = base + identifier.start();
+        if is_code && !is_quoted(view.text, start) {
             continue;
         }
-        if view.is_comment_line(identifier.start()) {
+        if view.is_comment_line(start) {
             continue;
         }
         let subject = canonical_model_id(identifier.as_str());
@@ -31,8 +35,8 @@ pub(super) fn scan_family(
             .attr("provider", &family.provider)
             .attr("model_id", identifier.as_str())
             .gpai(family.gpai)
-            .at_line(view.line_of(identifier.start()))
-            .evidence(view.evidence_at(identifier.start()));
+            .at_line(view.line_of(start))
+            .evidence(view.evidence_at(start));
         drafts.push(draft);
     }
 }
@@ -97,29 +101,41 @@ fn hf_config_regex() -> &'static Regex {
 }
 
 /// Reports repository ids passed to `from_pretrained`, `pipeline(model=...)` and similar calls
-/// in code, or set under a model key in configuration.
-pub(super) fn scan_hf_repos(
+/// anywhere in a code text; a call may span lines.
+pub(super) fn scan_hf_calls(catalogue: &Catalogue, view: &TextView<'_>, drafts: &mut Vec<Draft>) {
+    scan_hf_region(catalogue, view, 0..view.text.len(), hf_call_regex(), drafts);
+}
+
+/// Reports repository ids set under a model key on one configuration line.
+pub(super) fn scan_hf_config(
     catalogue: &Catalogue,
     view: &TextView<'_>,
-    is_code: bool,
+    line: Range<usize>,
     drafts: &mut Vec<Draft>,
 ) {
-    let pattern = if is_code {
-        hf_call_regex()
-    } else {
-        hf_config_regex()
-    };
-    for captures in pattern.captures_iter(view.text) {
+    scan_hf_region(catalogue, view, line, hf_config_regex(), drafts);
+}
+
+fn scan_hf_region(
+    catalogue: &Catalogue,
+    view: &TextView<'_>,
+    region: Range<usize>,
+    pattern: &Regex,
+    drafts: &mut Vec<Draft>,
+) {
+    let base = region.start;
+    for captures in pattern.captures_iter(&view.text[region]) {
         let Some(repo) = captures.iter().skip(1).flatten().next() else {
             continue;
         };
-        if !is_repo_id(repo.as_str()) || view.is_comment_line(repo.start()) {
+        let start = base + repo.start();
+        if !is_repo_id(repo.as_str()) || view.is_comment_line(start) {
             continue;
         }
         drafts.push(
             hf_repo_draft(catalogue, repo.as_str())
-                .at_line(view.line_of(repo.start()))
-                .evidence(view.evidence_at(repo.start())),
+                .at_line(view.line_of(start))
+                .evidence(view.evidence_at(start)),
         );
     }
 }
