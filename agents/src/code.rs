@@ -1,9 +1,9 @@
 //! The code connector: walks a folder or local git repository and reports AI usage.
 //!
-//! [`scan_tree`] walks in parallel with the `ignore` crate. Each file is routed by its name to
-//! the detectors that apply ([`route`]); text files go through one Aho-Corasick prefilter of
-//! catalogue keywords before any regular expression runs, and model artefacts are checked by
-//! magic bytes and hashed by streaming.
+//! [`scan_tree`] walks in parallel with the `ignore` crate. Each file is routed by its name
+//! to the detectors that apply. Text files first go through one Aho-Corasick prefilter of
+//! catalogue keywords, and regular expressions run only where a keyword hit. Model artefacts
+//! are checked by magic bytes and hashed by streaming.
 
 mod artefact;
 mod context;
@@ -112,7 +112,7 @@ pub struct CodeScanReport {
 pub struct ScanIssue {
     /// Path relative to the scan root, `/`-separated.
     pub path: String,
-    /// What went wrong and what to do about it.
+    /// Description of the problem and of the fix.
     pub message: String,
 }
 

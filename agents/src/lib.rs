@@ -1,4 +1,4 @@
-//! Connectors that discover AI usage; this crate holds the code connector and its detector
+//! Connectors that discover AI usage; this crate contains the code connector and its detector
 //! catalogue.
 //!
 //! [`code::scan_tree`] walks a folder or local git repository and reports each sign of AI

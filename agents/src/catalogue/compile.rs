@@ -232,7 +232,7 @@ fn compile_model(model: &ModelSpec) -> Result<ModelFamily, CatalogueError> {
     })
 }
 
-/// Which detections a scanner serves.
+/// Detection set that a scanner serves.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum ScannerClass {
     /// Source code of one language: imports, clients, hosts, models, secrets.

@@ -8,7 +8,7 @@ use proto::FindingKind;
 
 use crate::catalogue::{Category, Detector};
 
-/// Longest evidence excerpt, in characters.
+/// Maximum length of an evidence excerpt, in characters.
 const MAX_EVIDENCE_CHARS: usize = 200;
 
 /// A text with a line index built on first use.
@@ -52,7 +52,7 @@ impl<'t> TextView<'t> {
         u32::try_from(index).unwrap_or(u32::MAX)
     }
 
-    /// Returns the full line that holds a byte offset, without its line break.
+    /// Returns the full line that contains a byte offset, without its line break.
     pub(crate) fn line_text(&self, offset: usize) -> &'t str {
         let start = self.line_start(offset);
         self.text[start..self.line_end(start)].trim_end_matches('\r')

@@ -9,7 +9,7 @@ use regex::Regex;
 use super::context::{Draft, TextView};
 use crate::catalogue::{Catalogue, Language};
 
-/// Import grammar of each language; every capture group that matches holds module names.
+/// Import grammar of each language; every capture group that matches contains module names.
 fn grammar(language: Language) -> &'static Regex {
     static GRAMMARS: OnceLock<[Regex; 6]> = OnceLock::new();
     let grammars = GRAMMARS.get_or_init(|| {

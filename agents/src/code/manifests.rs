@@ -29,7 +29,7 @@ impl Declared {
     }
 }
 
-/// What a manifest parser returns: the packages and the project description, when stated.
+/// Result of a manifest parser: the packages and the project description, when stated.
 #[derive(Default)]
 pub(crate) struct Parsed {
     pub(crate) packages: Vec<Declared>,

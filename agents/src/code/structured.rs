@@ -90,7 +90,7 @@ fn front_matter(text: &str) -> Option<&str> {
     Some(&rest[..end])
 }
 
-/// Names the card by its `model-index` name, or else by the folder that holds it (`model-card`
+/// Names the card by its `model-index` name, or else by the folder that contains it (`model-card`
 /// for the scan root).
 fn card_subject(relative: &str, fields: &yaml_serde::Mapping) -> String {
     let indexed = fields

@@ -9,7 +9,7 @@ use super::context::{Draft, TextView};
 use super::{imports, secrets, structured};
 use crate::catalogue::{Catalogue, Hint, Language, TextScanner};
 
-/// Regular-expression work that a keyword hit asks for on its line.
+/// Regular-expression work that a keyword hit requests on its line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum LineWork {
     /// Run the language's import grammar.
@@ -20,7 +20,7 @@ enum LineWork {
     HfConfig,
 }
 
-/// What the prefilter pass asks the regular-expression pass to run. Most work is limited to
+/// Work that the prefilter pass requests from the regular-expression pass. Most work is limited to
 /// the lines that hold a keyword, so the cost follows the number of hits, not the file size.
 #[derive(Default)]
 struct Pending {

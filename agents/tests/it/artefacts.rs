@@ -86,7 +86,7 @@ fn artefact_carries_format_size_and_sha256() {
 }
 
 #[test]
-fn artefact_larger_than_the_size_bound_is_still_hashed() {
+fn oversized_artefact_is_still_hashed() {
     let tree = Tree::new();
     let mut bytes = b"GGUF".to_vec();
     bytes.resize(3 * 1024 * 1024 + 17, 0xab);

@@ -81,7 +81,7 @@ We call the hosted model with `import openai` and https://api.openai.com/v1, usi
 ";
 
 #[test]
-fn model_card_front_matter_counts_but_prose_does_not() {
+fn model_card_counts_but_prose_not() {
     let tree = Tree::new();
     tree.file("loan-scorer/README.md", MODEL_CARD);
     tree.file(

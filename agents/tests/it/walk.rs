@@ -64,7 +64,7 @@ fn empty_file_yields_nothing() {
 }
 
 #[test]
-fn file_over_the_size_bound_is_counted_and_skipped() {
+fn oversized_file_is_counted_and_skipped() {
     let tree = Tree::new();
     let mut big = "import openai\n".to_owned();
     big.push_str(&"x = 1\n".repeat(400));
@@ -140,7 +140,7 @@ fn unreadable_file_is_a_scan_issue() {
 }
 
 #[test]
-fn project_root_is_the_nearest_folder_with_a_manifest_git_or_declaration() {
+fn project_root_is_nearest_marked_folder() {
     let tree = Tree::new();
     tree.file("package.json", "{\"dependencies\": {}}");
     tree.file("services/api/requirements.txt", "flask\n");
