@@ -1,0 +1,271 @@
+//! Writer: the single path from scan results to Postgres.
+//!
+//! Supervised by the coordinator, which stops the tree if it dies (no scan could finish
+//! without it). Systems arrive from classifier workers that wait for the reply, so the
+//! number of writes in flight never exceeds the pool size. Pending systems are committed in
+//! batches, one transaction per tenant; when a batch fails, each system is retried in its
+//! own transaction so that one bad row cannot take the others down with it. Every upsert is
+//! idempotent on `(tenant, source, external_id)` and writes nothing when the values are
+//! unchanged.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use proto::Finding;
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+use rule_book::Verdict;
+use serde_json::json;
+use store::{Store, TenantContext, TenantTx};
+use tracing::{debug, warn};
+use uuid::Uuid;
+
+use crate::classify::Classification;
+use crate::scan::ScanStatus;
+
+/// Source name of systems and findings produced by the code connector.
+pub(crate) const CODE_SOURCE: &str = "code";
+
+/// Writer configuration.
+pub(crate) struct WriterArgs {
+    /// Application login.
+    pub(crate) store: Store,
+    /// Maximum systems per transaction.
+    pub(crate) batch_size: usize,
+    /// Wait before a partial batch is committed.
+    pub(crate) batch_delay: Duration,
+}
+
+/// One classified system with its findings and verdicts.
+pub(crate) struct SystemWrite {
+    /// Tenant of the system.
+    pub(crate) ctx: TenantContext,
+    /// Scan that produced it.
+    pub(crate) scan_id: Uuid,
+    /// Scope id.
+    pub(crate) scope: String,
+    /// Classification result.
+    pub(crate) classification: Classification,
+    /// Findings under the system's root.
+    pub(crate) findings: Vec<Finding>,
+    /// Verdicts of the subscribed frameworks.
+    pub(crate) verdicts: Vec<Verdict>,
+}
+
+/// Closing writes of a scan.
+pub(crate) struct FinishScan {
+    /// Tenant of the scan.
+    pub(crate) ctx: TenantContext,
+    /// Scan id.
+    pub(crate) scan_id: Uuid,
+    /// Covered scopes with the external ids seen in each; findings of these scopes that
+    /// were not seen are resolved. Failed scopes are left out so nothing is resolved on
+    /// the strength of a crawl that did not finish.
+    pub(crate) covered: Vec<(String, Vec<String>)>,
+    /// Final status.
+    pub(crate) status: ScanStatus,
+    /// Summary stored on the scan row and in the audit trail.
+    pub(crate) summary: serde_json::Value,
+    /// Error text when the scan failed.
+    pub(crate) error: Option<String>,
+}
+
+/// Messages to the writer.
+pub(crate) enum WriterMsg {
+    /// Queues a system for the next batch; replies once it is committed.
+    WriteSystem(Box<SystemWrite>, RpcReplyPort<Result<Uuid, String>>),
+    /// Commits the pending batch.
+    Flush,
+    /// Commits pending systems, resolves vanished findings and closes the scan row.
+    FinishScan(Box<FinishScan>, RpcReplyPort<Result<(), String>>),
+}
+
+type PendingWrite = (Box<SystemWrite>, RpcReplyPort<Result<Uuid, String>>);
+
+/// Pending batch of the writer.
+pub(crate) struct WriterState {
+    args: WriterArgs,
+    /// Systems waiting for the next commit, each with the port its worker waits on.
+    pending: Vec<PendingWrite>,
+    /// Whether a `Flush` is already scheduled.
+    flush_scheduled: bool,
+}
+
+/// The writer actor.
+pub(crate) struct WriterActor;
+
+impl Actor for WriterActor {
+    type Msg = WriterMsg;
+    type State = WriterState;
+    type Arguments = WriterArgs;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        args: WriterArgs,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        Ok(WriterState { args, pending: Vec::new(), flush_scheduled: false })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            WriterMsg::WriteSystem(write, reply) => {
+                state.pending.push((write, reply));
+                if state.pending.len() >= state.args.batch_size {
+                    flush(state).await;
+                } else if !state.flush_scheduled {
+                    state.flush_scheduled = true;
+                    myself.send_after(state.args.batch_delay, || WriterMsg::Flush);
+                }
+            }
+            WriterMsg::Flush => {
+                state.flush_scheduled = false;
+                flush(state).await;
+            }
+            WriterMsg::FinishScan(finish, reply) => {
+                flush(state).await;
+                let result = finish_scan(&state.args.store, *finish).await;
+                let _ = reply.send(result.map_err(|error| error.to_string()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Commits every pending system, one transaction per tenant.
+async fn flush(state: &mut WriterState) {
+    let mut by_tenant: BTreeMap<String, Vec<PendingWrite>> = BTreeMap::new();
+    for pending in state.pending.drain(..) {
+        let path = pending.0.ctx.path().as_str().to_owned();
+        by_tenant.entry(path).or_default().push(pending);
+    }
+    for (tenant_path, batch) in by_tenant {
+        debug!(tenant.path = %tenant_path, batch.size = batch.len(), "writer committing batch");
+        let writes: Vec<&SystemWrite> = batch.iter().map(|(write, _)| write.as_ref()).collect();
+        match write_systems(&state.args.store, &writes).await {
+            Ok(ids) => {
+                for ((_, reply), id) in batch.into_iter().zip(ids) {
+                    let _ = reply.send(Ok(id));
+                }
+            }
+            Err(error) => {
+                warn!(tenant.path = %tenant_path, %error, "batch failed; writing systems one by one");
+                for (write, reply) in batch {
+                    let result = write_systems(&state.args.store, &[write.as_ref()]).await;
+                    let _ = reply.send(result.map(|ids| ids[0]).map_err(|error| error.to_string()));
+                }
+            }
+        }
+    }
+}
+
+/// Writes systems of one tenant in one transaction and returns their ids in order.
+async fn write_systems(store: &Store, writes: &[&SystemWrite]) -> Result<Vec<Uuid>, store::Error> {
+    let mut tx = store.begin(&writes[0].ctx).await?;
+    let mut ids = Vec::with_capacity(writes.len());
+    for write in writes {
+        ids.push(write_system(&mut tx, write).await?);
+    }
+    tx.commit().await?;
+    Ok(ids)
+}
+
+/// Upserts one system, its findings and its evaluations.
+async fn write_system(tx: &mut TenantTx, write: &SystemWrite) -> Result<Uuid, store::Error> {
+    let classification = &write.classification;
+    let system = store::systems::SystemUpsert {
+        source: CODE_SOURCE.to_owned(),
+        external_id: system_external_id(&write.scope, &classification.root),
+        name: classification.name.clone(),
+        root: classification.root.clone(),
+        kinds: classification.kinds.clone(),
+        risk_class: classification.risk_class.as_str().to_owned(),
+        annex_iii_area: classification.annex_iii_area.clone(),
+        gpai: classification.gpai,
+        reasons: json!(classification.reasons),
+        confidence: classification.confidence,
+        facts: serde_json::to_value(&classification.facts).unwrap_or_default(),
+        scan_id: write.scan_id,
+    };
+    let system_id = store::systems::upsert(tx, &system).await?.id;
+
+    let findings: Vec<store::findings::FindingUpsert> = write
+        .findings
+        .iter()
+        .map(|finding| finding_row(system_id, write.scan_id, finding))
+        .collect();
+    store::findings::upsert_batch(tx, &findings).await?;
+
+    let evaluations: Vec<store::evaluations::EvaluationUpsert> = write
+        .verdicts
+        .iter()
+        .map(|verdict| store::evaluations::EvaluationUpsert {
+            system_id,
+            framework: verdict.framework.clone(),
+            rule_id: verdict.rule_id.clone(),
+            status: verdict.status.clone(),
+            reasons: json!(verdict.reasons),
+            evidence_required: json!(verdict.evidence_required),
+            scan_id: write.scan_id,
+        })
+        .collect();
+    store::evaluations::upsert_batch(tx, &evaluations).await?;
+    Ok(system_id)
+}
+
+/// Maps a domain finding to its row.
+fn finding_row(system_id: Uuid, scan_id: Uuid, finding: &Finding) -> store::findings::FindingUpsert {
+    store::findings::FindingUpsert {
+        system_id,
+        source: finding.source.clone(),
+        scope: finding.scope.clone(),
+        external_id: finding.external_id.clone(),
+        kind: finding.kind.as_str().to_owned(),
+        subject: finding.subject.clone(),
+        path: finding.path.clone(),
+        line: finding.line.map(|line| i32::try_from(line).unwrap_or(i32::MAX)),
+        confidence: finding.confidence,
+        project_root: finding.project_root.clone(),
+        attributes: json!(finding.attributes),
+        evidence: finding.evidence.clone(),
+        scan_id,
+    }
+}
+
+/// Returns the upsert key of a code system: its scope and root.
+pub(crate) fn system_external_id(scope: &str, root: &str) -> String {
+    format!("{scope}#{root}")
+}
+
+/// Resolves vanished findings, closes the scan row and appends the audit row, atomically.
+async fn finish_scan(store: &Store, finish: FinishScan) -> Result<(), store::Error> {
+    let mut tx = store.begin(&finish.ctx).await?;
+    for (scope, seen) in &finish.covered {
+        store::findings::resolve_missing(&mut tx, CODE_SOURCE, scope, seen, finish.scan_id).await?;
+    }
+    store::scans::finish(
+        &mut tx,
+        finish.scan_id,
+        finish.status.as_str(),
+        finish.summary.clone(),
+        finish.error.as_deref(),
+    )
+    .await?;
+    let entry = store::audit::AuditEntry {
+        actor_type: "system".to_owned(),
+        actor_id: "coordinator".to_owned(),
+        entity_type: "scan".to_owned(),
+        entity_id: finish.scan_id.to_string(),
+        action: "scan.finished".to_owned(),
+        diff: json!({ "status": finish.status.as_str(), "summary": finish.summary }),
+        ip: None,
+        user_agent: None,
+        request_id: None,
+    };
+    store::audit::append(&mut tx, entry).await?;
+    tx.commit().await
+}

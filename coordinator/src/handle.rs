@@ -1,0 +1,122 @@
+//! The handle the binary and the gateway use to start the actor tree and run scans.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use proto::{Declaration, Finding};
+use ractor::{Actor, ActorRef};
+use rule_book::RuleBook;
+use store::Store;
+use tokio::task::JoinHandle;
+
+use crate::actors::coordinator::{CoordinatorActor, CoordinatorMsg};
+use crate::classify::Classification;
+use crate::crawl::ScopeCrawler;
+use crate::scan::{ScanError, ScanOutcome, ScanRequest};
+
+/// Classification function run by the classifier pool. Tests replace it to inject failures.
+pub type ClassifyFn =
+    Arc<dyn Fn(&str, &[Finding], Option<&Declaration>) -> Classification + Send + Sync>;
+
+/// How a connector restarts a failing crawler.
+#[derive(Debug, Clone, Copy)]
+pub struct RestartPolicy {
+    /// Attempts per scope, the first one included, before the scope is marked failed.
+    pub max_attempts: u32,
+    /// Delay before the second attempt; doubled for each later one.
+    pub initial_backoff: Duration,
+    /// Upper bound of the delay.
+    pub max_backoff: Duration,
+}
+
+impl Default for RestartPolicy {
+    fn default() -> Self {
+        RestartPolicy {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RestartPolicy {
+    /// Returns the delay before attempt `next_attempt` (2 for the first retry), with up to
+    /// 25 % jitter so that crawlers failing together do not retry together.
+    pub fn backoff(&self, next_attempt: u32) -> Duration {
+        let doublings = next_attempt.saturating_sub(2).min(16);
+        let base = self.initial_backoff.saturating_mul(1 << doublings).min(self.max_backoff);
+        let jitter_ms = (base.as_millis() as u64 / 4).max(1);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| elapsed.subsec_nanos() as u64)
+            .unwrap_or(0);
+        base + Duration::from_millis(nanos % jitter_ms)
+    }
+}
+
+/// Everything the actor tree needs.
+#[derive(Clone)]
+pub struct CoordinatorConfig {
+    /// Application login to Postgres.
+    pub store: Store,
+    /// Loaded and validated rule book.
+    pub rule_book: Arc<RuleBook>,
+    /// What crawlers run for each scope.
+    pub crawler: Arc<dyn ScopeCrawler>,
+    /// What classifier workers run for each system.
+    pub classify: ClassifyFn,
+    /// Crawler restart policy.
+    pub restart: RestartPolicy,
+    /// Number of classifier workers.
+    pub num_classifiers: usize,
+    /// Maximum systems the writer commits in one transaction.
+    pub writer_batch_size: usize,
+    /// How long the writer waits to fill a batch.
+    pub writer_batch_delay: Duration,
+}
+
+impl CoordinatorConfig {
+    /// Creates a configuration with the default classifier, restart policy and pool sizes.
+    pub fn new(store: Store, rule_book: Arc<RuleBook>, crawler: Arc<dyn ScopeCrawler>) -> Self {
+        CoordinatorConfig {
+            store,
+            rule_book,
+            crawler,
+            classify: Arc::new(crate::classify::classify),
+            restart: RestartPolicy::default(),
+            num_classifiers: std::thread::available_parallelism().map_or(2, usize::from),
+            writer_batch_size: 64,
+            writer_batch_delay: Duration::from_millis(20),
+        }
+    }
+}
+
+/// Handle to a running actor tree.
+pub struct Coordinator {
+    root: ActorRef<CoordinatorMsg>,
+    join: JoinHandle<()>,
+}
+
+impl Coordinator {
+    /// Starts the root actor, the classifier pool and the writer.
+    pub async fn spawn(config: CoordinatorConfig) -> Result<Coordinator, ScanError> {
+        let name = format!("coordinator:{}", crate::actors::next_actor_number());
+        let (root, join) = Actor::spawn(Some(name), CoordinatorActor, config)
+            .await
+            .map_err(|error| ScanError::Aborted(format!("coordinator failed to start: {error}")))?;
+        Ok(Coordinator { root, join })
+    }
+
+    /// Runs one scan to completion and returns its outcome.
+    pub async fn scan(&self, request: ScanRequest) -> Result<ScanOutcome, ScanError> {
+        let reply = ractor::call!(self.root, CoordinatorMsg::StartScan, request)
+            .map_err(|error| ScanError::Aborted(format!("coordinator unavailable: {error}")))?;
+        reply
+    }
+
+    /// Stops the tree and waits until every actor has exited.
+    pub async fn shutdown(self) {
+        self.root.stop(Some("shutdown".to_owned()));
+        let _ = self.join.await;
+    }
+}

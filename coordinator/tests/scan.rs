@@ -1,0 +1,297 @@
+//! End-to-end scans through the actor tree into a real Postgres.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use agents::{CodeScanOptions, ScanProgress};
+use coordinator::{
+    CodeCrawler, CrawlError, CrawlReport, Coordinator, CoordinatorConfig, RestartPolicy, ScanOutcome,
+    ScanRequest, ScanStatus, ScopeCrawler, ScopeStatus,
+};
+use proto::Finding;
+use store::testing::TestDb;
+use store::{TenantContext, TenantPath};
+
+/// Writes a small Python project that calls OpenAI and declares an employment use.
+fn write_project(root: &Path) {
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(
+        root.join("requirements.txt"),
+        "openai==1.30.0\nscikit-learn==1.4.2\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("secruna.yaml"),
+        "name: CV ranker\npurpose: ranks job applicants for recruiters\nrole: provider\nannex_iii: employment\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("src/rank.py"),
+        "from openai import OpenAI\n\nclient = OpenAI()\nMODEL = \"gpt-4o-mini\"\n",
+    )
+    .unwrap();
+}
+
+fn fast_restarts() -> RestartPolicy {
+    RestartPolicy {
+        max_attempts: 3,
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(40),
+    }
+}
+
+async fn start(db: &TestDb, crawler: Arc<dyn ScopeCrawler>) -> Coordinator {
+    let rule_book = Arc::new(rule_book::RuleBook::embedded().unwrap());
+    let mut config = CoordinatorConfig::new(db.store.clone(), rule_book, crawler);
+    config.restart = fast_restarts();
+    Coordinator::spawn(config).await.unwrap()
+}
+
+fn code_crawler() -> Arc<dyn ScopeCrawler> {
+    Arc::new(CodeCrawler::new(CodeScanOptions::default()))
+}
+
+fn request(tenant: &str, targets: Vec<PathBuf>) -> ScanRequest {
+    ScanRequest {
+        tenant: tenant.to_owned(),
+        targets,
+        frameworks: Vec::new(),
+        requested_by: "test:runner".to_owned(),
+        progress: Arc::new(ScanProgress::default()),
+    }
+}
+
+fn context(tenant: &str) -> TenantContext {
+    TenantContext::new(TenantPath::from_slug_path(tenant).unwrap())
+}
+
+/// Returns `(table, id, xmin)` for every row the scan wrote, read as the superuser.
+async fn row_versions(db: &TestDb) -> Vec<(String, String, String)> {
+    let admin = sqlx::PgPool::connect(&db.admin_url).await.unwrap();
+    let mut versions = Vec::new();
+    let queries = [
+        ("ai_systems", "SELECT id::text, xmin::text FROM ai_systems ORDER BY id"),
+        ("findings", "SELECT id::text, xmin::text FROM findings ORDER BY id"),
+        ("evaluations", "SELECT id::text, xmin::text FROM evaluations ORDER BY id"),
+    ];
+    for (table, query) in queries {
+        let rows: Vec<(String, String)> = sqlx::query_as(query).fetch_all(&admin).await.unwrap();
+        versions.extend(rows.into_iter().map(|(id, xmin)| (table.to_owned(), id, xmin)));
+    }
+    admin.close().await;
+    versions
+}
+
+#[tokio::test]
+async fn scan_stores_classified_system_with_verdicts() {
+    let db = TestDb::new().await;
+    let tree = tempfile::tempdir().unwrap();
+    write_project(tree.path());
+    let coordinator = start(&db, code_crawler()).await;
+
+    let outcome = coordinator.scan(request("acme", vec![tree.path().to_path_buf()])).await.unwrap();
+
+    assert_eq!(outcome.status, ScanStatus::Completed);
+    assert_eq!(outcome.system_ids.len(), 1);
+    assert_eq!(outcome.frameworks, vec!["eu-ai-act".to_owned()]);
+    let mut tx = db.store.begin(&context("acme")).await.unwrap();
+    let systems = store::systems::list(&mut tx).await.unwrap();
+    assert_eq!(systems.len(), 1);
+    assert_eq!(systems[0].name, "CV ranker");
+    assert_eq!(systems[0].risk_class, "high");
+    assert_eq!(systems[0].annex_iii_area.as_deref(), Some("employment"));
+    assert!(systems[0].gpai);
+    let findings = store::findings::list_open_for_system(&mut tx, systems[0].id).await.unwrap();
+    let subjects: Vec<&str> = findings.iter().map(|finding| finding.subject.as_str()).collect();
+    assert!(subjects.contains(&"openai"), "subjects: {subjects:?}");
+    assert!(subjects.contains(&"gpt-4o-mini"), "subjects: {subjects:?}");
+    let evaluations = store::evaluations::list_for_system(&mut tx, systems[0].id).await.unwrap();
+    assert_eq!(evaluations.len(), 19);
+    tx.commit().await.unwrap();
+    coordinator.shutdown().await;
+}
+
+#[tokio::test]
+async fn rescan_of_unchanged_tree_rewrites_nothing() {
+    let db = TestDb::new().await;
+    let tree = tempfile::tempdir().unwrap();
+    write_project(tree.path());
+    let coordinator = start(&db, code_crawler()).await;
+
+    coordinator.scan(request("acme", vec![tree.path().to_path_buf()])).await.unwrap();
+    let before = row_versions(&db).await;
+    let second = coordinator.scan(request("acme", vec![tree.path().to_path_buf()])).await.unwrap();
+    let after = row_versions(&db).await;
+
+    assert_eq!(second.status, ScanStatus::Completed);
+    assert!(!before.is_empty());
+    assert_eq!(before, after);
+    coordinator.shutdown().await;
+}
+
+#[tokio::test]
+async fn vanished_finding_is_resolved_not_deleted() {
+    let db = TestDb::new().await;
+    let tree = tempfile::tempdir().unwrap();
+    write_project(tree.path());
+    let coordinator = start(&db, code_crawler()).await;
+    coordinator.scan(request("acme", vec![tree.path().to_path_buf()])).await.unwrap();
+
+    std::fs::write(tree.path().join("src/rank.py"), "from openai import OpenAI\n").unwrap();
+    coordinator.scan(request("acme", vec![tree.path().to_path_buf()])).await.unwrap();
+
+    let admin = sqlx::PgPool::connect(&db.admin_url).await.unwrap();
+    let status: Vec<(String, String)> =
+        sqlx::query_as("SELECT subject, status FROM findings WHERE subject = 'gpt-4o-mini'")
+            .fetch_all(&admin)
+            .await
+            .unwrap();
+    assert_eq!(status, vec![("gpt-4o-mini".to_owned(), "resolved".to_owned())]);
+    coordinator.shutdown().await;
+}
+
+/// Panics on every scope whose path contains `broken`, and on the first attempt of scopes
+/// containing `flaky`; delegates the rest to the code connector.
+struct FaultyCrawler {
+    inner: CodeCrawler,
+    flaky_attempts: AtomicU32,
+}
+
+impl ScopeCrawler for FaultyCrawler {
+    fn crawl(
+        &self,
+        scope: &Path,
+        progress: &ScanProgress,
+        sink: &(dyn Fn(Finding) + Sync),
+    ) -> Result<CrawlReport, CrawlError> {
+        let name = scope.display().to_string();
+        if name.contains("broken") {
+            panic!("simulated crawler crash");
+        }
+        if name.contains("flaky") && self.flaky_attempts.fetch_add(1, Ordering::SeqCst) == 0 {
+            return Err(CrawlError::transient("simulated transient error"));
+        }
+        self.inner.crawl(scope, progress, sink)
+    }
+}
+
+fn faulty_crawler() -> Arc<dyn ScopeCrawler> {
+    Arc::new(FaultyCrawler {
+        inner: CodeCrawler::new(CodeScanOptions::default()),
+        flaky_attempts: AtomicU32::new(0),
+    })
+}
+
+fn scope_of<'a>(outcome: &'a ScanOutcome, fragment: &str) -> &'a coordinator::ScopeOutcome {
+    outcome.scopes.iter().find(|scope| scope.scope.contains(fragment)).unwrap()
+}
+
+#[tokio::test]
+async fn failing_scope_spends_budget_and_scan_is_partial() {
+    let db = TestDb::new().await;
+    let base = tempfile::tempdir().unwrap();
+    let good = base.path().join("good");
+    let broken = base.path().join("broken");
+    write_project(&good);
+    write_project(&broken);
+    let coordinator = start(&db, faulty_crawler()).await;
+
+    let outcome = coordinator.scan(request("acme", vec![good, broken])).await.unwrap();
+
+    assert_eq!(outcome.status, ScanStatus::Partial);
+    let failed = scope_of(&outcome, "broken");
+    assert_eq!(failed.status, ScopeStatus::Failed);
+    assert_eq!(failed.attempts, 3);
+    assert!(failed.error.as_deref().unwrap().contains("simulated crawler crash"));
+    let covered = scope_of(&outcome, "good");
+    assert_eq!(covered.status, ScopeStatus::Covered);
+    assert_eq!(outcome.system_ids.len(), 1);
+    coordinator.shutdown().await;
+}
+
+#[tokio::test]
+async fn transient_crawl_error_is_retried() {
+    let db = TestDb::new().await;
+    let base = tempfile::tempdir().unwrap();
+    let flaky = base.path().join("flaky");
+    write_project(&flaky);
+    let coordinator = start(&db, faulty_crawler()).await;
+
+    let outcome = coordinator.scan(request("acme", vec![flaky])).await.unwrap();
+
+    assert_eq!(outcome.status, ScanStatus::Completed);
+    assert_eq!(outcome.scopes[0].attempts, 2);
+    assert_eq!(outcome.system_ids.len(), 1);
+    coordinator.shutdown().await;
+}
+
+#[tokio::test]
+async fn missing_target_fails_the_scan() {
+    let db = TestDb::new().await;
+    let coordinator = start(&db, code_crawler()).await;
+
+    let outcome = coordinator
+        .scan(request("acme", vec![PathBuf::from("/nonexistent/secruna-test-tree")]))
+        .await
+        .unwrap();
+
+    assert_eq!(outcome.status, ScanStatus::Failed);
+    assert_eq!(outcome.scopes[0].status, ScopeStatus::Failed);
+    // A missing folder cannot appear on a retry, so the budget is not spent on it.
+    assert_eq!(outcome.scopes[0].attempts, 1);
+    coordinator.shutdown().await;
+}
+
+#[tokio::test]
+async fn classifier_panic_skips_only_that_system() {
+    let db = TestDb::new().await;
+    let tree = tempfile::tempdir().unwrap();
+    write_project(&tree.path().join("healthy"));
+    write_project(&tree.path().join("poison"));
+    let rule_book = Arc::new(rule_book::RuleBook::embedded().unwrap());
+    let mut config = CoordinatorConfig::new(db.store.clone(), rule_book, code_crawler());
+    config.classify = Arc::new(|root, findings, declaration| {
+        if root.ends_with("poison") {
+            panic!("simulated classifier bug");
+        }
+        coordinator::classify::classify(root, findings, declaration)
+    });
+    let coordinator = Coordinator::spawn(config).await.unwrap();
+
+    let outcome = coordinator.scan(request("acme", vec![tree.path().to_path_buf()])).await.unwrap();
+
+    assert_eq!(outcome.status, ScanStatus::Completed);
+    assert_eq!(outcome.system_ids.len(), 1);
+    let issues = &outcome.scopes[0].issues;
+    assert!(
+        issues.iter().any(|issue| issue.contains("simulated classifier bug")),
+        "issues: {issues:?}"
+    );
+    coordinator.shutdown().await;
+}
+
+#[tokio::test]
+async fn tenants_see_only_their_own_systems() {
+    let db = TestDb::new().await;
+    let tree_a = tempfile::tempdir().unwrap();
+    let tree_b = tempfile::tempdir().unwrap();
+    write_project(tree_a.path());
+    write_project(tree_b.path());
+    let coordinator = start(&db, code_crawler()).await;
+
+    let (a, b) = tokio::join!(
+        coordinator.scan(request("tenant-a", vec![tree_a.path().to_path_buf()])),
+        coordinator.scan(request("tenant-b", vec![tree_b.path().to_path_buf()])),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+
+    for (tenant, outcome) in [("tenant-a", &a), ("tenant-b", &b)] {
+        let mut tx = db.store.begin(&context(tenant)).await.unwrap();
+        let ids: Vec<_> = store::systems::list(&mut tx).await.unwrap().into_iter().map(|row| row.id).collect();
+        assert_eq!(ids, outcome.system_ids, "tenant {tenant}");
+        tx.commit().await.unwrap();
+    }
+    coordinator.shutdown().await;
+}
