@@ -1,0 +1,1 @@
+"""Loan screening service."""

@@ -1,0 +1,126 @@
+//! Subcommands and their arguments.
+
+mod database;
+mod output;
+mod scan;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Finds the AI systems in code and checks them against the frameworks a tenant subscribes to.
+#[derive(Debug, Parser)]
+#[command(name = "secruna", version, about)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Scans folders or local git repositories, classifies the AI systems found and evaluates
+    /// them; stores everything in Postgres.
+    Scan(ScanArgs),
+    /// Applies the database migrations as the owner (`DATABASE_ADMIN_URL`), or creates and
+    /// migrates the embedded cluster when no database URL is set.
+    Migrate(DataDirArg),
+    /// Works with the rule book.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Works with the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesCommand {
+    /// Loads and validates every rule pack, printing the rule count per framework.
+    Check {
+        /// Rule book folder holding one sub-folder per framework; the embedded book when unset.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recomputes a tenant's audit hash chain and names the first bad row.
+    Verify {
+        /// Tenant slug path.
+        #[arg(long, default_value = "default")]
+        tenant: String,
+        #[command(flatten)]
+        data_dir: DataDirArg,
+    },
+}
+
+/// Where the embedded Postgres keeps its cluster.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DataDirArg {
+    /// Data folder of the embedded Postgres, used when neither DATABASE_URL nor
+    /// DATABASE_ADMIN_URL is set [default: $XDG_DATA_HOME/secruna or ~/.local/share/secruna].
+    #[arg(long, env = "SECRUNA_DATA_DIR", value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+}
+
+/// Output format of `secruna scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// Human-readable tables.
+    Table,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// Arguments of `secruna scan`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ScanArgs {
+    /// Folders or local git repositories to scan; each is one scope.
+    #[arg(required = true, value_name = "PATH")]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Tenant slug path (`acme`, or `acme/emea` for a subsidiary); created when missing.
+    #[arg(long, default_value = "default")]
+    pub(crate) tenant: String,
+    /// Framework to evaluate, repeatable; added to the tenant's subscription. Without it the
+    /// current subscription is used (the EU AI Act for a new tenant).
+    #[arg(long = "framework", value_name = "SLUG")]
+    pub(crate) frameworks: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub(crate) format: Format,
+    /// Files larger than this many bytes are skipped, except model artefacts, which are hashed.
+    #[arg(long, value_name = "BYTES")]
+    pub(crate) max_file_size: Option<u64>,
+    #[command(flatten)]
+    pub(crate) data_dir: DataDirArg,
+}
+
+/// Runs the parsed command and returns the process exit code.
+pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Scan(args) => scan::run(args).await,
+        Command::Migrate(data_dir) => database::migrate(data_dir).await.map(|()| ExitCode::SUCCESS),
+        Command::Rules { command: RulesCommand::Check { dir } } => rules_check(dir),
+        Command::Audit { command: AuditCommand::Verify { tenant, data_dir } } => {
+            database::audit_verify(&tenant, data_dir).await
+        }
+    }
+}
+
+/// Validates a rule book and prints what it holds.
+fn rules_check(dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let book = match &dir {
+        Some(dir) => rule_book::RuleBook::load_dir(dir)?,
+        None => rule_book::RuleBook::embedded()?,
+    };
+    for framework in book.frameworks() {
+        println!("{}: {} rules", framework.slug, framework.rules.len());
+    }
+    println!("rule book version {}", book.version_hash());
+    Ok(ExitCode::SUCCESS)
+}
