@@ -260,8 +260,12 @@ fn build_scanner(
     }
     if class != ScannerClass::Prose {
         for (index, model) in spec.models.iter().enumerate() {
-            for keyword in &model.keywords {
-                push(keyword, Hint::Model(index));
+            for keyword in model
+                .keywords
+                .iter()
+                .flat_map(|keyword| case_variants(keyword))
+            {
+                push(&keyword, Hint::Model(index));
             }
         }
         for (index, detector) in spec.detectors.iter().enumerate() {
@@ -288,9 +292,10 @@ fn build_scanner(
     }
     // A DFA costs some memory per scanner (a few hundred kilobytes for this catalogue) and
     // scans faster than the NFA the builder picks by itself above about a hundred patterns.
+    // Matching is case-sensitive, which keeps the automaton small; model keywords are added
+    // in their usual spellings instead (see `case_variants`).
     let automaton = AhoCorasick::builder()
         .kind(Some(AhoCorasickKind::DFA))
-        .ascii_case_insensitive(true)
         .match_kind(MatchKind::Standard)
         .build(&patterns)
         .map_err(|error| CatalogueError::Entry {
@@ -318,4 +323,19 @@ fn add_code_patterns(spec: &CatalogueSpec, language: Language, push: &mut impl F
             push(call, Hint::HfRepo);
         }
     }
+}
+
+/// Returns a keyword in lower case, capitalised and upper case (`gpt-`, `Gpt-`, `GPT-`), the
+/// spellings in which model names appear in code and configuration.
+fn case_variants(keyword: &str) -> Vec<String> {
+    let lower = keyword.to_lowercase();
+    let mut capitalised = lower.clone();
+    if let Some(first) = capitalised.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    let mut variants = vec![lower, capitalised, keyword.to_uppercase()];
+    variants.dedup();
+    variants.sort();
+    variants.dedup();
+    variants
 }

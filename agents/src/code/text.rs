@@ -48,22 +48,35 @@ pub(crate) fn scan(
         let pattern_index = hit.pattern().as_usize();
         let pattern = &scanner.patterns[pattern_index];
         let start = hit.start();
+        // A keyword that continues a longer word (`ai` in `await`, `trl` in `control`,
+        // `sk-` in `task-`) cannot start an import name, model id or key, so it is dropped
+        // before any line work is queued.
+        let starts_word = !byte_before(view.text, start).is_some_and(is_identifier_byte);
         match scanner.hints[pattern_index] {
-            Hint::Import if language.is_some() => pending
-                .lines
-                .push((view.line_start(start), LineWork::Import)),
+            Hint::Import
+                if language.is_some() && starts_word && ends_word(view.text, hit.end()) =>
+            {
+                pending
+                    .lines
+                    .push((view.line_start(start), LineWork::Import))
+            }
             Hint::Import => {}
             Hint::HfRepo if language.is_some() => pending.hf_calls = true,
-            Hint::HfRepo => pending
+            Hint::HfRepo if starts_word => pending
                 .lines
                 .push((view.line_start(start), LineWork::HfConfig)),
+            Hint::HfRepo => {}
             Hint::Iac => pending.iac = true,
-            Hint::Model(index) => pending
+            Hint::Model(index) if starts_word => pending
                 .lines
                 .push((view.line_start(start), LineWork::Model(index))),
-            Hint::Secret(index) => pending
-                .secret_lines
-                .push((view.line_start(start), bit(index))),
+            Hint::Model(_) => {}
+            Hint::Secret(index) if starts_word && byte_before(view.text, start) != Some(b'-') => {
+                pending
+                    .secret_lines
+                    .push((view.line_start(start), bit(index)))
+            }
+            Hint::Secret(_) => {}
             Hint::Client(detector) => {
                 client_hit(catalogue, view, start, pattern, detector, language, drafts)
             }
@@ -139,6 +152,13 @@ fn exact_at<'t>(view: &TextView<'t>, start: usize, pattern: &str) -> Option<&'t 
 
 fn is_identifier_byte(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || byte == b'_'
+}
+
+/// Tells whether a match ending at `end` is not followed by a letter, digit, `_` or `-`.
+fn ends_word(text: &str, end: usize) -> bool {
+    text.as_bytes()
+        .get(end)
+        .is_none_or(|byte| !(is_identifier_byte(*byte) || *byte == b'-'))
 }
 
 fn byte_before(text: &str, start: usize) -> Option<u8> {
