@@ -219,14 +219,22 @@ fn sorted_findings(findings: &[Finding]) -> Vec<&Finding> {
 }
 
 /// Returns the path of the root's `secruna.yaml` relative to the scan root, for reasons.
+///
+/// The findings' `project_root` is preferred over `root`, because a caller may pass the root
+/// as an absolute path while finding paths are relative to the scan root.
 fn declaration_path(root: &str, sorted: &[&Finding]) -> String {
     let found = sorted
         .iter()
         .find(|finding| finding.kind == FindingKind::Declaration);
-    match (found, root) {
-        (Some(finding), _) => finding.path.clone(),
-        (None, "." | "") => "secruna.yaml".to_owned(),
-        (None, root) => format!("{}/secruna.yaml", root.trim_end_matches('/')),
+    if let Some(finding) = found {
+        return finding.path.clone();
+    }
+    let relative_root = sorted
+        .first()
+        .map_or(root, |finding| finding.project_root.as_str());
+    match relative_root.trim_end_matches('/') {
+        "." | "" => "secruna.yaml".to_owned(),
+        folder => format!("{folder}/secruna.yaml"),
     }
 }
 

@@ -540,3 +540,19 @@ fn facts_fit_rule_book_vocabulary() {
         }
     }
 }
+
+#[test]
+fn absolute_root_gives_relative_declaration_path() {
+    let mut import = openai_import();
+    import.path = "services/chat/app.py".to_owned();
+    import.project_root = "services/chat".to_owned();
+    let result = classify("/srv/repos/acme/services/chat", &[import], None);
+
+    assert_eq!(result.name, "chat");
+    assert_eq!(
+        result.reasons.last().map(String::as_str),
+        Some(
+            "no purpose is known: declare `purpose` or `annex_iii` in services/chat/secruna.yaml to settle the risk class"
+        )
+    );
+}
