@@ -43,7 +43,11 @@ pub(crate) fn text(
                 return structured::model_card(relative, &view, drafts);
             }
         }
-        Route::Dockerfile | Route::Config(Config::Yaml | Config::Json | Config::Other) => {
+        Route::Dockerfile | Route::Config(Config::Other) => {
+            text::scan(catalogue, &view, config, None, drafts);
+            manifests::pip_installs(catalogue, text, drafts);
+        }
+        Route::Config(Config::Yaml | Config::Json) => {
             text::scan(catalogue, &view, config, None, drafts);
         }
         Route::Config(Config::Terraform) => {

@@ -7,7 +7,7 @@ mod python;
 
 use proto::FindingKind;
 
-use super::context::{Draft, TextView};
+use super::context::{Draft, TextView, shorten};
 use super::route::Manifest;
 use crate::catalogue::{Catalogue, Ecosystem};
 
@@ -108,4 +108,56 @@ pub(crate) fn requirement_name(requirement: &str) -> &str {
         .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
         .unwrap_or(trimmed.len());
     trimmed[..end].trim_end_matches('.')
+}
+
+/// Reports catalogue packages installed by `pip install` commands: notebook magics
+/// (`%pip install x`), Dockerfile `RUN pip install x` lines and shell scripts. Arguments end
+/// at a shell separator (`&&`, `;`, `|`), and options and their values are skipped.
+pub(crate) fn pip_installs(catalogue: &Catalogue, text: &str, drafts: &mut Vec<Draft>) {
+    for (line_index, line) in text.split('\n').enumerate() {
+        let Some(position) = line
+            .find("pip install ")
+            .or_else(|| line.find("pip3 install "))
+        else {
+            continue;
+        };
+        let arguments = &line[position..];
+        let arguments = arguments
+            .split_once(" install ")
+            .map_or("", |(_, rest)| rest);
+        let command = arguments.split(['&', ';', '|', '\\']).next().unwrap_or("");
+        let mut skip_value = false;
+        for argument in command.split_whitespace() {
+            if skip_value {
+                skip_value = false;
+                continue;
+            }
+            if argument.starts_with('-') {
+                // `-r file`, `-c file`, `-i url` and `--index-url url` take a value.
+                skip_value = matches!(
+                    argument,
+                    "-r" | "-c"
+                        | "-e"
+                        | "-i"
+                        | "--requirement"
+                        | "--constraint"
+                        | "--index-url"
+                        | "--extra-index-url"
+                );
+                continue;
+            }
+            let name = requirement_name(argument.trim_matches(['"', '\'']));
+            let Some(detector) = catalogue.package(Ecosystem::Pypi, name) else {
+                continue;
+            };
+            let line_number = u32::try_from(line_index + 1).unwrap_or(u32::MAX);
+            let draft =
+                Draft::for_detector(FindingKind::Dependency, &catalogue.detectors[detector])
+                    .attr("ecosystem", Ecosystem::Pypi.as_str())
+                    .attr("package", name)
+                    .at_line(line_number)
+                    .evidence(shorten(line.trim()));
+            drafts.push(draft);
+        }
+    }
 }

@@ -26,6 +26,8 @@ pub(crate) struct Shared<'a> {
     progress: &'a ScanProgress,
     sink: &'a (dyn Fn(Finding) + Sync),
     roots: ProjectRoots,
+    /// This scan's own counts; `progress` may be shared with other scans or start above zero.
+    counters: ScanProgress,
     skipped_too_large: AtomicU64,
     /// Non-fatal problems, sorted by path when the walk ends.
     issues: Mutex<Vec<ScanIssue>>,
@@ -46,6 +48,7 @@ pub(super) fn run(
         progress,
         sink,
         roots: ProjectRoots::new(root.to_owned()),
+        counters: ScanProgress::default(),
         skipped_too_large: AtomicU64::new(0),
         issues: Mutex::new(Vec::new()),
     };
@@ -67,12 +70,30 @@ pub(super) fn run(
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     errors.sort_by(|left, right| (&left.path, &left.message).cmp(&(&right.path, &right.message)));
-    CodeScanReport {
-        files_seen: progress.files_seen.load(Ordering::Relaxed),
-        files_scanned: progress.files_scanned.load(Ordering::Relaxed),
-        bytes_read: progress.bytes_read.load(Ordering::Relaxed),
+    let report = CodeScanReport {
+        files_seen: shared.counters.files_seen.load(Ordering::Relaxed),
+        files_scanned: shared.counters.files_scanned.load(Ordering::Relaxed),
+        bytes_read: shared.counters.bytes_read.load(Ordering::Relaxed),
         skipped_too_large: shared.skipped_too_large.into_inner(),
         errors,
+    };
+    tracing::debug!(
+        scan.root = %root.display(),
+        scan.files_seen = report.files_seen,
+        scan.files_scanned = report.files_scanned,
+        scan.skipped_too_large = report.skipped_too_large,
+        scan.issues = report.errors.len(),
+        scan.findings = shared.counters.findings.load(Ordering::Relaxed),
+        "code scan finished"
+    );
+    report
+}
+
+impl Shared<'_> {
+    /// Adds to one counter of this scan and the same counter of the caller's progress.
+    fn add(&self, counter: impl Fn(&ScanProgress) -> &AtomicU64, amount: u64) {
+        counter(&self.counters).fetch_add(amount, Ordering::Relaxed);
+        counter(self.progress).fetch_add(amount, Ordering::Relaxed);
     }
 }
 
@@ -120,10 +141,7 @@ impl Worker<'_> {
         {
             return;
         }
-        self.shared
-            .progress
-            .files_seen
-            .fetch_add(1, Ordering::Relaxed);
+        self.shared.add(|counters| &counters.files_seen, 1);
 
         let relative = self.relative(entry.path());
         let name = entry.file_name().to_string_lossy();
@@ -217,14 +235,8 @@ impl Worker<'_> {
     }
 
     fn count_read(&self, bytes: u64) {
-        self.shared
-            .progress
-            .files_scanned
-            .fetch_add(1, Ordering::Relaxed);
-        self.shared
-            .progress
-            .bytes_read
-            .fetch_add(bytes, Ordering::Relaxed);
+        self.shared.add(|counters| &counters.files_scanned, 1);
+        self.shared.add(|counters| &counters.bytes_read, bytes);
     }
 
     fn send(&self, relative: &str, mut drafts: Vec<Draft>) {
@@ -252,10 +264,7 @@ impl Worker<'_> {
                 attributes: draft.attributes,
                 evidence: draft.evidence,
             };
-            self.shared
-                .progress
-                .findings
-                .fetch_add(1, Ordering::Relaxed);
+            self.shared.add(|counters| &counters.findings, 1);
             (self.shared.sink)(finding);
         }
     }

@@ -5,7 +5,7 @@ use crate::support::{Tree, attribute, row};
 #[test]
 fn serving_containers_in_dockerfiles_compose_and_kubernetes() {
     let tree = Tree::new();
-    tree.file("serve/Dockerfile", "# FROM ollama/ollama\nFROM vllm/vllm-openai:v0.6.3 AS server\nCMD [\"--model\", \"mistralai/Mistral-7B-Instruct-v0.3\"]\n");
+    tree.file("serve/Dockerfile", "# FROM ollama/ollama\nFROM vllm/vllm-openai:v0.6.3 AS server\nRUN pip install --no-cache-dir -r extra.txt flash-attn transformers==4.44 && rm -rf /root/.cache\nCMD [\"--model\", \"mistralai/Mistral-7B-Instruct-v0.3\"]\n");
     tree.file(
         "serve/docker-compose.yml",
         "services:\n  tgi:\n    image: ghcr.io/huggingface/text-generation-inference:2.2\n  local:\n    image: \"ollama/ollama:latest\"\n  web:\n    image: nginx:1.27\n",
@@ -19,7 +19,8 @@ fn serving_containers_in_dockerfiles_compose_and_kubernetes() {
         row("k8s/triton.yaml", 8, "serving_container", "triton"),
         row("k8s/triton.yaml", 10, "serving_container", "torchserve"),
         row("serve/Dockerfile", 2, "serving_container", "vllm"),
-        row("serve/Dockerfile", 3, "model_id", "mistral-7b-instruct"),
+        row("serve/Dockerfile", 3, "dependency", "transformers"),
+        row("serve/Dockerfile", 4, "model_id", "mistral-7b-instruct"),
         row("serve/docker-compose.yml", 3, "serving_container", "tgi"),
         row("serve/docker-compose.yml", 5, "serving_container", "ollama"),
     ]);

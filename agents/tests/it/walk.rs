@@ -236,3 +236,25 @@ fn rescan_of_an_unchanged_tree_gives_identical_findings() {
     let second = tree.scan();
     assert_eq!(first.findings, second.findings);
 }
+
+#[test]
+fn shared_progress_keeps_reports_separate() {
+    let tree = Tree::new();
+    tree.file("a.py", "import openai\n");
+    let progress = ScanProgress::default();
+    let options = CodeScanOptions::default();
+    for _ in 0..2 {
+        let report = scan_tree(
+            tree.path(),
+            Catalogue::embedded(),
+            &options,
+            &progress,
+            &|_| {},
+        )
+        .expect("scan succeeds");
+        assert_eq!(report.files_seen, 1);
+        assert_eq!(report.files_scanned, 1);
+    }
+    assert_eq!(progress.files_seen.load(Ordering::Relaxed), 2);
+    assert_eq!(progress.findings.load(Ordering::Relaxed), 2);
+}

@@ -3,11 +3,9 @@
 
 use serde::Deserialize;
 
-use proto::FindingKind;
-
-use crate::catalogue::{Catalogue, Ecosystem, Language};
-use crate::code::context::{Draft, TextView, deduplicate, shorten};
-use crate::code::manifests::requirement_name;
+use crate::catalogue::{Catalogue, Language};
+use crate::code::context::{Draft, TextView, deduplicate};
+use crate::code::manifests::pip_installs;
 use crate::code::text;
 
 #[derive(Deserialize)]
@@ -85,36 +83,6 @@ pub(crate) fn notebook(
         );
     }
     Ok(())
-}
-
-/// Reports catalogue packages installed with `%pip install` or `!pip install`.
-fn pip_installs(catalogue: &Catalogue, source: &str, drafts: &mut Vec<Draft>) {
-    for (line_index, line) in source.split('\n').enumerate() {
-        let trimmed = line.trim_start().trim_start_matches(['%', '!']);
-        let Some(arguments) = trimmed
-            .strip_prefix("pip install ")
-            .or_else(|| trimmed.strip_prefix("pip3 install "))
-        else {
-            continue;
-        };
-        for argument in arguments
-            .split_whitespace()
-            .filter(|argument| !argument.starts_with('-'))
-        {
-            let name = requirement_name(argument);
-            let Some(detector) = catalogue.package(Ecosystem::Pypi, name) else {
-                continue;
-            };
-            let line_number = u32::try_from(line_index + 1).unwrap_or(u32::MAX);
-            let draft =
-                Draft::for_detector(FindingKind::Dependency, &catalogue.detectors[detector])
-                    .attr("ecosystem", Ecosystem::Pypi.as_str())
-                    .attr("package", name)
-                    .at_line(line_number)
-                    .evidence(shorten(line.trim()));
-            drafts.push(draft);
-        }
-    }
 }
 
 /// Blanks IPython magics and shell escapes (`%pip`, `!pip`) so that the import grammar does
