@@ -8,6 +8,11 @@ use super::route::{Config, Route};
 use super::{manifests, structured, text};
 use crate::catalogue::{Catalogue, Category};
 
+/// JSON files above this size, in bytes, are taken for data (document dumps, embeddings,
+/// evaluation results) rather than configuration, and are searched for secrets only.
+// NOTE: the bound is a judgement call; hand-written JSON configuration is rarely this large.
+const DATA_JSON_BYTES: usize = 256 * 1024;
+
 /// Runs the detectors for one text file; an `Err` is a non-fatal message about the file.
 pub(crate) fn text(
     catalogue: &Catalogue,
@@ -46,6 +51,9 @@ pub(crate) fn text(
         Route::Dockerfile | Route::Config(Config::Other) => {
             text::scan(catalogue, &view, config, None, drafts);
             manifests::pip_installs(catalogue, text, drafts);
+        }
+        Route::Config(Config::Json) if text.len() > DATA_JSON_BYTES => {
+            text::scan(catalogue, &view, &catalogue.prose_scanner, None, drafts);
         }
         Route::Config(Config::Yaml | Config::Json) => {
             text::scan(catalogue, &view, config, None, drafts);

@@ -85,3 +85,22 @@ fn commented_out_usage_is_ignored() {
     let scan = tree.scan();
     scan.assert_rows(vec![row("svc/config.yaml", 2, "api_endpoint", "anthropic")]);
 }
+
+#[test]
+fn large_json_is_data_not_configuration() {
+    let tree = Tree::new();
+    let mut documents = String::from("[\n");
+    while documents.len() < 300 * 1024 {
+        documents.push_str(
+            "  {\"text\": \"Call https://api.anthropic.com with claude-3-5-sonnet.\"},\n",
+        );
+    }
+    documents.push_str("  {}\n]\n");
+    tree.file("data/docs.json", documents);
+    tree.file(
+        "config/app.json",
+        "{\"endpoint\": \"https://api.anthropic.com\"}\n",
+    );
+    let scan = tree.scan();
+    scan.assert_rows(vec![row("config/app.json", 1, "api_endpoint", "anthropic")]);
+}
