@@ -42,6 +42,16 @@ pub(super) fn compile(spec: CatalogueSpec) -> Result<Catalogue, CatalogueError> 
     for (index, detector) in spec.detectors.iter().enumerate() {
         tables.add_detector(index, detector)?;
     }
+    // The prefilter pass marks the secret formats of a line in a 64-bit mask.
+    if spec.secrets.len() > 64 {
+        return Err(CatalogueError::Entry {
+            entry: "secrets".into(),
+            message: format!(
+                "{} secret formats, at most 64 are supported: merge formats",
+                spec.secrets.len()
+            ),
+        });
+    }
     let models = spec
         .models
         .iter()

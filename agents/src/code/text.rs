@@ -138,7 +138,7 @@ fn run_pending(
     }
 }
 
-/// Sets bit `index`; the catalogue compiler keeps families and formats under 64.
+/// Sets bit `index`; the catalogue compiler rejects more than 64 secret formats.
 pub(crate) fn bit(index: usize) -> u64 {
     1u64.checked_shl(u32::try_from(index).unwrap_or(u32::MAX))
         .unwrap_or(0)
