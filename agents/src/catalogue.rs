@@ -90,6 +90,9 @@ pub(crate) struct SecretFormat {
     pub(crate) provider: String,
     pub(crate) prefix: String,
     pub(crate) regex: Regex,
+    /// The prefix followed by at least eight key characters: looser than `regex`, so that it
+    /// also catches a key cut short in an evidence excerpt.
+    pub(crate) redaction: Regex,
 }
 
 /// An IaC resource type rule.

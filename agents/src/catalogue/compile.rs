@@ -66,6 +66,10 @@ pub(super) fn compile(spec: CatalogueSpec) -> Result<Catalogue, CatalogueError> 
                 provider: secret.provider.clone(),
                 prefix: secret.prefix.clone(),
                 regex: compile_regex(&secret.name, &secret.pattern)?,
+                redaction: compile_regex(
+                    &secret.name,
+                    &format!(r"{}[A-Za-z0-9_\-]{{8,}}", regex::escape(&secret.prefix)),
+                )?,
             })
         })
         .collect::<Result<Vec<_>, CatalogueError>>()?;

@@ -83,6 +83,26 @@ fn secret_draft(view: &TextView<'_>, candidate: &Candidate<'_>) -> Draft {
     .evidence(shorten(redacted_line.trim()))
 }
 
+/// Replaces every key-shaped string in an evidence excerpt with its first characters and
+/// `…[redacted]`, whatever its entropy and even when the excerpt cut it short, so that no
+/// finding carries a key in its evidence.
+pub(crate) fn redact(catalogue: &Catalogue, evidence: &str) -> String {
+    let mut redacted = evidence.to_owned();
+    for format in &catalogue.secrets {
+        if !redacted.contains(format.prefix.as_str()) {
+            continue;
+        }
+        redacted = format
+            .redaction
+            .replace_all(&redacted, |captures: &regex::Captures<'_>| {
+                let visible: String = captures[0].chars().take(VISIBLE_PREFIX_CHARS).collect();
+                format!("{visible}…[redacted]")
+            })
+            .into_owned();
+    }
+    redacted
+}
+
 fn byte_before_is_boundary(text: &str, start: usize) -> bool {
     start == 0 || !is_key_byte(text.as_bytes()[start - 1])
 }

@@ -14,6 +14,7 @@ use proto::Finding;
 use super::context::{Draft, deduplicate};
 use super::roots::ProjectRoots;
 use super::route::{self, Route};
+use super::secrets::redact;
 use super::{CodeScanOptions, CodeScanReport, ScanIssue, ScanProgress, artefact, dispatch};
 use crate::catalogue::Catalogue;
 
@@ -262,7 +263,9 @@ impl Worker<'_> {
                 confidence: draft.confidence,
                 project_root: project_root.clone(),
                 attributes: draft.attributes,
-                evidence: draft.evidence,
+                evidence: draft
+                    .evidence
+                    .map(|evidence| redact(self.shared.catalogue, &evidence)),
             };
             self.shared.add(|counters| &counters.findings, 1);
             (self.shared.sink)(finding);

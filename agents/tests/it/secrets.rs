@@ -103,3 +103,49 @@ fn secret_carries_prefix_hash_and_redacted_evidence() {
         Some("ANTHROPIC_API_KEY=sk-ant-a…[redacted]")
     );
 }
+
+#[test]
+fn key_on_a_client_line_is_redacted_everywhere() {
+    let key = format!("sk-proj-{}", random_alphanumeric(5, 48));
+    let tree = Tree::new();
+    tree.file(
+        "app.py",
+        format!("import openai\nclient = openai.OpenAI(api_key=\"{key}\")\n"),
+    );
+    let scan = tree.scan();
+    scan.assert_rows(vec![
+        row("app.py", 1, "import", "openai"),
+        row("app.py", 2, "client", "openai"),
+        row("app.py", 2, "secret", "openai-api-key"),
+    ]);
+    let client = scan.get("app.py", "client", "openai");
+    assert_eq!(
+        client.evidence.as_deref(),
+        Some("client = openai.OpenAI(api_key=\"sk-proj-…[redacted]\")")
+    );
+    let serialised = serde_json::to_string(&scan.findings).expect("findings serialise");
+    assert!(!serialised.contains(&key), "a finding contains the key");
+}
+
+#[test]
+fn key_cut_short_in_evidence_is_still_redacted() {
+    let key = format!("sk-proj-{}", random_alphanumeric(6, 48));
+    // The excerpt keeps 200 characters, so it ends 16 characters into the key.
+    let padding = "x".repeat(150);
+    let tree = Tree::new();
+    tree.file(
+        "long.py",
+        format!("client = OpenAI(note=\"{padding}\", api_key=\"{key}\")\n"),
+    );
+    let scan = tree.scan();
+    let client = scan.get("long.py", "client", "openai");
+    let evidence = client.evidence.as_deref().unwrap_or_default();
+    assert!(
+        !evidence.contains(&key[8..20]),
+        "evidence keeps part of the key: {evidence}"
+    );
+    assert!(
+        evidence.ends_with("sk-proj-…[redacted]…") || evidence.ends_with("[redacted]"),
+        "{evidence}"
+    );
+}
