@@ -262,7 +262,7 @@ impl Worker<'_> {
                 line: draft.line,
                 confidence: draft.confidence,
                 project_root: project_root.clone(),
-                attributes: draft.attributes,
+                attributes: redact_attributes(self.shared.catalogue, draft.attributes),
                 evidence: draft
                     .evidence
                     .map(|evidence| redact(self.shared.catalogue, &evidence)),
@@ -294,6 +294,18 @@ impl Worker<'_> {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(issue);
     }
+}
+
+/// Redacts key-shaped values in attributes; the `sha256` and `prefix` of a secret finding
+/// are already safe, and every other value comes from file content that may hold a key.
+fn redact_attributes(
+    catalogue: &Catalogue,
+    attributes: std::collections::BTreeMap<String, String>,
+) -> std::collections::BTreeMap<String, String> {
+    attributes
+        .into_iter()
+        .map(|(name, value)| (name, redact(catalogue, &value)))
+        .collect()
 }
 
 enum ReadError {

@@ -105,7 +105,7 @@ fn mcp_configurations_yield_one_finding_per_server() {
       "args": ["-y", "@modelcontextprotocol/server-github"],
       "env": { "GITHUB_PERSONAL_ACCESS_TOKEN": "ghp_not_reported" }
     },
-    "docs": { "type": "http", "url": "https://mcp.example.invalid/mcp?token=abc" }
+    "docs": { "type": "http", "url": "https://bot:hunter2@mcp.example.invalid/mcp?token=abc" }
   }
 }
 "#,
@@ -148,7 +148,15 @@ fn mcp_configurations_yield_one_finding_per_server() {
             .values()
             .any(|value| value.contains("ghp_"))
     );
+    assert_eq!(
+        github.evidence.as_deref(),
+        Some("github (stdio): npx @modelcontextprotocol/server-github")
+    );
     let docs = scan.get(".mcp.json", "mcp_server", "docs");
+    assert_eq!(
+        docs.evidence.as_deref(),
+        Some("docs (http): https://mcp.example.invalid/mcp")
+    );
     assert_eq!(attribute(docs, "url"), "https://mcp.example.invalid/mcp");
     assert_eq!(attribute(docs, "transport"), "http");
 }

@@ -23,28 +23,34 @@ pub(crate) fn mcp(view: &TextView<'_>, drafts: &mut Vec<Draft>) -> Result<(), St
     };
     for (name, server) in servers {
         let offset = view.text.find(&format!("\"{name}\"")).unwrap_or(0);
-        let mut draft = Draft::new(FindingKind::McpServer, name.clone(), Category::AgentTooling)
-            .at_line(view.line_of(offset))
-            .evidence(view.evidence_at(offset));
         let command = server.get("command").and_then(serde_json::Value::as_str);
         let url = server
             .get("url")
             .or_else(|| server.get("serverUrl"))
-            .and_then(serde_json::Value::as_str);
+            .and_then(serde_json::Value::as_str)
+            .map(strip_query);
         let transport = server
             .get("type")
             .or_else(|| server.get("transport"))
             .and_then(serde_json::Value::as_str)
             .unwrap_or(if url.is_some() { "http" } else { "stdio" });
-        draft = draft.attr("transport", transport);
+        let package = launched_package(server);
+
+        // The evidence is rebuilt from the cleaned fields: the raw line may hold tokens.
+        let launched = [command, package.as_deref(), url.as_deref()];
+        let summary: Vec<&str> = launched.into_iter().flatten().collect();
+        let mut draft = Draft::new(FindingKind::McpServer, name.clone(), Category::AgentTooling)
+            .at_line(view.line_of(offset))
+            .evidence(format!("{name} ({transport}): {}", summary.join(" ")))
+            .attr("transport", transport);
         if let Some(command) = command {
             draft = draft.attr("command", command);
         }
-        if let Some(package) = launched_package(server) {
+        if let Some(package) = package {
             draft = draft.attr("package", package);
         }
         if let Some(url) = url {
-            draft = draft.attr("url", strip_query(url));
+            draft = draft.attr("url", url);
         }
         drafts.push(draft);
     }
@@ -64,8 +70,17 @@ fn launched_package(server: &serde_json::Value) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn strip_query(url: &str) -> &str {
-    url.split(['?', '#']).next().unwrap_or(url)
+/// Removes the query, fragment and user information of a URL, which may carry credentials.
+fn strip_query(url: &str) -> String {
+    let without_query = url.split(['?', '#']).next().unwrap_or(url);
+    let Some((scheme, rest)) = without_query.split_once("://") else {
+        return without_query.to_owned();
+    };
+    let host_start = rest.find('/').unwrap_or(rest.len());
+    match rest[..host_start].rsplit_once('@') {
+        Some((_, host)) => format!("{scheme}://{host}{}", &rest[host_start..]),
+        None => without_query.to_owned(),
+    }
 }
 
 /// Parses JSON that may contain `//` line comments, as VS Code settings files do.
