@@ -25,12 +25,12 @@ pub enum CatalogueError {
         /// Parser message naming the field.
         message: String,
     },
-    /// An entry holds a value the compiler rejects, such as an invalid regular expression.
+    /// An entry contains a value the compiler rejects, such as an invalid regular expression.
     #[error("invalid detector catalogue entry `{entry}`: {message}")]
     Entry {
         /// Subject, provider or name of the entry.
         entry: String,
-        /// What is wrong and how to fix it.
+        /// Description of the problem and of the fix.
         message: String,
     },
     /// The catalogue declares a schema version this build does not read.
@@ -105,7 +105,7 @@ pub(crate) struct IacType {
     pub(crate) detector: usize,
 }
 
-/// What an Aho-Corasick hit means.
+/// Meaning of an Aho-Corasick hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Hint {
     /// A catalogue import name occurs; run the language's import grammar.

@@ -113,7 +113,7 @@ fn is_pickle(header: &[u8]) -> bool {
     header.len() >= 2 && header[0] == 0x80 && (2..=5).contains(&header[1])
 }
 
-/// A safetensors file starts with the little-endian length of a JSON header that follows.
+/// Checks the safetensors layout: a little-endian header length, then a JSON header.
 fn is_safetensors(header: &[u8], size_bytes: u64) -> bool {
     let Some(length_bytes) = header.get(..8) else {
         return false;

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use super::route::is_root_marker;
 
-/// Finds the nearest enclosing project root of a file, caching one answer per folder.
+/// Finds the nearest enclosing project root of a file, caching the result per folder.
 #[derive(Debug)]
 pub(crate) struct ProjectRoots {
     scan_root: PathBuf,

@@ -61,7 +61,7 @@ impl ArtefactFormat {
     }
 }
 
-/// What to do with one file.
+/// Detector group that a file is routed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Route {
     Declaration,

@@ -296,8 +296,8 @@ impl Worker<'_> {
     }
 }
 
-/// Redacts key-shaped values in attributes; the `sha256` and `prefix` of a secret finding
-/// are already safe, and every other value comes from file content that may hold a key.
+/// Redacts key-shaped values in attributes. Every value comes from file content that may
+/// contain a key, while the `sha256` and `prefix` of a secret finding are already safe.
 fn redact_attributes(
     catalogue: &Catalogue,
     attributes: std::collections::BTreeMap<String, String>,
