@@ -28,6 +28,12 @@ transformers = "^4.40"
 
 [tool.poetry.group.train.dependencies]
 peft = "*"
+
+[tool.uv]
+dev-dependencies = ["litellm>=1.40"]
+
+[tool.pdm.dev-dependencies]
+eval = ["cohere>=5"]
 "#,
     );
     tree.file(
@@ -60,6 +66,8 @@ peft = "*"
         row("py/pyproject.toml", 10, "dependency", "langchain"),
         row("py/pyproject.toml", 14, "dependency", "transformers"),
         row("py/pyproject.toml", 17, "dependency", "huggingface-trainer"),
+        row("py/pyproject.toml", 20, "dependency", "litellm"),
+        row("py/pyproject.toml", 23, "dependency", "cohere"),
         row("py/requirements-dev.txt", 3, "dependency", "openai"),
         row("py/requirements-dev.txt", 5, "dependency", "pytorch"),
     ]);

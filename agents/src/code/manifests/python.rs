@@ -30,7 +30,7 @@ fn parse_toml(text: &str, file: &str) -> Result<toml::Table, String> {
 }
 
 /// Reads PEP 621 `[project]` dependencies and optional dependencies, PEP 735 dependency
-/// groups, and Poetry's dependency tables including groups.
+/// groups, Poetry's dependency tables including groups, and uv and PDM development lists.
 pub(crate) fn pyproject(text: &str) -> Result<Parsed, String> {
     let table = parse_toml(text, "pyproject.toml")?;
     let mut names: Vec<String> = Vec::new();
@@ -62,6 +62,21 @@ pub(crate) fn pyproject(text: &str) -> Result<Parsed, String> {
     }
     for (_, group) in tables_in(poetry.and_then(|poetry| poetry.get("group"))) {
         names.extend(keys_in(group.get("dependencies")));
+    }
+    let tool = table.get("tool");
+    let uv_dev = tool
+        .and_then(|tool| tool.get("uv"))
+        .and_then(|uv| uv.get("dev-dependencies"));
+    names.extend(strings_in(uv_dev).map(requirement_name).map(str::to_owned));
+    let pdm_dev = tool
+        .and_then(|tool| tool.get("pdm"))
+        .and_then(|pdm| pdm.get("dev-dependencies"));
+    for (_, group) in tables_in(pdm_dev) {
+        names.extend(
+            strings_in(Some(group))
+                .map(requirement_name)
+                .map(str::to_owned),
+        );
     }
     let description = project
         .and_then(|project| project.get("description"))
