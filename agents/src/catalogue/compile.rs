@@ -42,37 +42,12 @@ pub(super) fn compile(spec: CatalogueSpec) -> Result<Catalogue, CatalogueError> 
     for (index, detector) in spec.detectors.iter().enumerate() {
         tables.add_detector(index, detector)?;
     }
-    // The prefilter pass marks the secret formats of a line in a 64-bit mask.
-    if spec.secrets.len() > 64 {
-        return Err(CatalogueError::Entry {
-            entry: "secrets".into(),
-            message: format!(
-                "{} secret formats, at most 64 are supported: merge formats",
-                spec.secrets.len()
-            ),
-        });
-    }
     let models = spec
         .models
         .iter()
         .map(compile_model)
         .collect::<Result<Vec<_>, _>>()?;
-    let secrets = spec
-        .secrets
-        .iter()
-        .map(|secret| {
-            Ok(SecretFormat {
-                name: secret.name.clone(),
-                provider: secret.provider.clone(),
-                prefix: secret.prefix.clone(),
-                regex: compile_regex(&secret.name, &secret.pattern)?,
-                redaction: compile_regex(
-                    &secret.name,
-                    &format!(r"{}[A-Za-z0-9_\-]{{8,}}", regex::escape(&secret.prefix)),
-                )?,
-            })
-        })
-        .collect::<Result<Vec<_>, CatalogueError>>()?;
+    let secrets = compile_secrets(&spec)?;
 
     let [python, javascript, go, java, rust, csharp] = Language::ALL
         .map(|language| build_scanner(&spec, Some(language), &secrets, ScannerClass::Code));
@@ -82,16 +57,7 @@ pub(super) fn compile(spec: CatalogueSpec) -> Result<Catalogue, CatalogueError> 
     iac_types.sort_by_key(|rule| rule.kind.is_none());
 
     Ok(Catalogue {
-        detectors: spec
-            .detectors
-            .iter()
-            .map(|detector| Detector {
-                subject: detector.subject.clone(),
-                category: detector.category,
-                provider: detector.provider.clone(),
-                gpai: detector.gpai,
-            })
-            .collect(),
+        detectors: spec.detectors.iter().map(detector_entry).collect(),
         packages: tables.packages,
         go_modules: tables.go_modules,
         imports: tables.imports,
@@ -110,6 +76,43 @@ pub(super) fn compile(spec: CatalogueSpec) -> Result<Catalogue, CatalogueError> 
         config_scanner: config_scanner?,
         prose_scanner: prose_scanner?,
     })
+}
+
+fn detector_entry(detector: &DetectorSpec) -> Detector {
+    Detector {
+        subject: detector.subject.clone(),
+        category: detector.category,
+        provider: detector.provider.clone(),
+        gpai: detector.gpai,
+    }
+}
+
+fn compile_secrets(spec: &CatalogueSpec) -> Result<Vec<SecretFormat>, CatalogueError> {
+    // The prefilter pass marks the secret formats of a line in a 64-bit mask.
+    if spec.secrets.len() > 64 {
+        return Err(CatalogueError::Entry {
+            entry: "secrets".into(),
+            message: format!(
+                "{} secret formats, at most 64 are supported: merge formats",
+                spec.secrets.len()
+            ),
+        });
+    }
+    spec.secrets
+        .iter()
+        .map(|secret| {
+            Ok(SecretFormat {
+                name: secret.name.clone(),
+                provider: secret.provider.clone(),
+                prefix: secret.prefix.clone(),
+                regex: compile_regex(&secret.name, &secret.pattern)?,
+                redaction: compile_regex(
+                    &secret.name,
+                    &format!(r"{}[A-Za-z0-9_\-]{{8,}}", regex::escape(&secret.prefix)),
+                )?,
+            })
+        })
+        .collect()
 }
 
 /// Exact-match tables filled entry by entry.
