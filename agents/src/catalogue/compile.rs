@@ -202,7 +202,7 @@ fn parse_iac_type(text: &str, detector: usize, subject: &str) -> Result<IacType,
                 .and_then(|rest| rest.strip_suffix(']'))
                 .ok_or_else(|| CatalogueError::Entry {
                     entry: subject.to_owned(),
-                    message: format!("iac type `{text}` has a condition other than [kind=Value]"),
+                    message: format!("iac type `{text}` has an unsupported condition: write it as type[kind=Value]"),
                 })?;
             (name, Some(value.to_owned()))
         }
@@ -291,9 +291,11 @@ fn build_scanner(
             }
         }
     }
+
     if let Some(language) = language {
         add_code_patterns(spec, language, &mut push);
     }
+
     if class == ScannerClass::Config {
         for (index, detector) in spec.detectors.iter().enumerate() {
             for image in &detector.images {

@@ -56,6 +56,7 @@ pub(crate) fn pyproject(text: &str) -> Result<Parsed, String> {
                 .map(str::to_owned),
         );
     }
+
     let poetry = table.get("tool").and_then(|tool| tool.get("poetry"));
     for key in ["dependencies", "dev-dependencies"] {
         names.extend(keys_in(poetry.and_then(|poetry| poetry.get(key))));
@@ -63,6 +64,7 @@ pub(crate) fn pyproject(text: &str) -> Result<Parsed, String> {
     for (_, group) in tables_in(poetry.and_then(|poetry| poetry.get("group"))) {
         names.extend(keys_in(group.get("dependencies")));
     }
+
     let tool = table.get("tool");
     let uv_dev = tool
         .and_then(|tool| tool.get("uv"))
@@ -78,6 +80,7 @@ pub(crate) fn pyproject(text: &str) -> Result<Parsed, String> {
                 .map(str::to_owned),
         );
     }
+
     let description = project
         .and_then(|project| project.get("description"))
         .or_else(|| poetry.and_then(|poetry| poetry.get("description")))
