@@ -197,3 +197,32 @@ fn rust_and_csharp_imports_and_clients() {
         row("rs/src/main.rs", 7, "model_id", "gpt-4.1-mini"),
     ]);
 }
+
+#[test]
+fn crlf_line_endings_keep_lines() {
+    let tree = Tree::new();
+    tree.file(
+        "win/app.py",
+        "import os\r\nimport openai\r\nclient = openai.OpenAI()\r\nmodel = \"gpt-4o\"\r\n",
+    );
+    tree.file(
+        "win/config.yaml",
+        "model_name_or_path: mistralai/Mistral-7B-v0.1\r\nendpoint: https://api.openai.com\r\n",
+    );
+    let scan = tree.scan();
+    scan.assert_rows(vec![
+        row("win/app.py", 2, "import", "openai"),
+        row("win/app.py", 3, "client", "openai"),
+        row("win/app.py", 4, "model_id", "gpt-4o"),
+        row("win/config.yaml", 1, "model_id", "mistral-7b"),
+        row(
+            "win/config.yaml",
+            1,
+            "model_id",
+            "mistralai/Mistral-7B-v0.1",
+        ),
+        row("win/config.yaml", 2, "api_endpoint", "openai"),
+    ]);
+    let client = scan.get("win/app.py", "client", "openai");
+    assert_eq!(client.evidence.as_deref(), Some("client = openai.OpenAI()"));
+}
