@@ -1,7 +1,7 @@
 //! Per-file state shared by the detectors: the text with a lazy line index, and the findings
 //! drafted for the file before they are deduplicated and sent.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::collections::BTreeMap;
 
 use proto::FindingKind;
@@ -15,6 +15,9 @@ const MAX_EVIDENCE_CHARS: usize = 200;
 pub(crate) struct TextView<'t> {
     pub(crate) text: &'t str,
     line_starts: OnceCell<Vec<usize>>,
+    /// Bounds `(start, end)` of the line looked up last. Keyword hits arrive in text order,
+    /// so this keeps a long line (minified code) from being searched once per hit.
+    last_line: Cell<(usize, usize)>,
 }
 
 impl<'t> TextView<'t> {
@@ -22,7 +25,23 @@ impl<'t> TextView<'t> {
         TextView {
             text,
             line_starts: OnceCell::new(),
+            last_line: Cell::new((usize::MAX, usize::MAX)),
         }
+    }
+
+    /// Returns the start and end offsets of the line that contains `offset`, the end being
+    /// the offset of its line break or the text length.
+    fn line_bounds(&self, offset: usize) -> (usize, usize) {
+        let (start, end) = self.last_line.get();
+        if start <= offset && offset <= end && end != usize::MAX {
+            return (start, end);
+        }
+        let bytes = self.text.as_bytes();
+        let start = memchr::memrchr(b'\n', &bytes[..offset]).map_or(0, |newline| newline + 1);
+        let end =
+            memchr::memchr(b'\n', &bytes[offset..]).map_or(bytes.len(), |newline| offset + newline);
+        self.last_line.set((start, end));
+        (start, end)
     }
 
     fn line_starts(&self) -> &[usize] {
@@ -33,16 +52,15 @@ impl<'t> TextView<'t> {
         })
     }
 
-    /// Returns the offset where the line holding `offset` starts.
+    /// Returns the offset where the line that contains `offset` starts.
     pub(crate) fn line_start(&self, offset: usize) -> usize {
-        memchr::memrchr(b'\n', &self.text.as_bytes()[..offset]).map_or(0, |newline| newline + 1)
+        self.line_bounds(offset).0
     }
 
-    /// Returns the offset of the line break that ends the line starting at `line_start`, or
-    /// the text length for the last line.
-    pub(crate) fn line_end(&self, line_start: usize) -> usize {
-        memchr::memchr(b'\n', &self.text.as_bytes()[line_start..])
-            .map_or(self.text.len(), |newline| line_start + newline)
+    /// Returns the offset of the line break that ends the line that contains `offset`, or the
+    /// text length for the last line.
+    pub(crate) fn line_end(&self, offset: usize) -> usize {
+        self.line_bounds(offset).1
     }
 
     /// Returns the 1-based line of a byte offset.
@@ -54,8 +72,8 @@ impl<'t> TextView<'t> {
 
     /// Returns the full line that contains a byte offset, without its line break.
     pub(crate) fn line_text(&self, offset: usize) -> &'t str {
-        let start = self.line_start(offset);
-        self.text[start..self.line_end(start)].trim_end_matches('\r')
+        let (start, end) = self.line_bounds(offset);
+        self.text[start..end].trim_end_matches('\r')
     }
 
     /// Tells whether the line holding `offset` is a whole-line comment (`#`, `//`, `/*`, `*`).

@@ -104,3 +104,27 @@ fn large_json_is_data_not_configuration() {
     let scan = tree.scan();
     scan.assert_rows(vec![row("config/app.json", 1, "api_endpoint", "anthropic")]);
 }
+
+/// A bundled single-line file with many keyword hits is searched once per line, not once per
+/// hit; before that, each hit rescanned the whole line for its bounds.
+#[test]
+fn minified_bundle_is_scanned_once() {
+    let tree = Tree::new();
+    let mut bundle = String::from("import OpenAI from \"openai\";");
+    for index in 0..20_000 {
+        bundle.push_str(&format!("var a{index}=openai.models;"));
+    }
+    bundle.push_str("const c=new OpenAI();\n");
+    tree.file("dist/bundle.js", bundle);
+    let started = std::time::Instant::now();
+    let scan = tree.scan();
+    scan.assert_rows(vec![
+        row("dist/bundle.js", 1, "client", "openai"),
+        row("dist/bundle.js", 1, "import", "openai"),
+    ]);
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "scan took {:?}",
+        started.elapsed()
+    );
+}
