@@ -4,6 +4,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::Read;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -213,11 +214,29 @@ impl Worker<'_> {
         }
         let text: Cow<'_, str> = String::from_utf8_lossy(&self.buffer);
         let mut drafts = Vec::new();
-        let outcome = dispatch::text(self.shared.catalogue, route, relative, &text, &mut drafts);
-        if let Err(message) = outcome {
-            self.issue(relative, message);
+        // A detector bug on one odd file must not end the walk of the whole tree, so a panic
+        // becomes an issue for that file and its drafts are dropped.
+        // NOTE: no known input panics a detector, so no test runs this branch.
+        let catalogue = self.shared.catalogue;
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            dispatch::text(catalogue, route, relative, &text, &mut drafts)
+        }));
+        match outcome {
+            Ok(Ok(())) => Some(drafts),
+            Ok(Err(message)) => {
+                self.issue(relative, message);
+                Some(drafts)
+            }
+            Err(_) => {
+                tracing::error!(file.path = relative, "code detector panicked");
+                self.issue(
+                    relative,
+                    "internal error: a detector panicked on this file; the file was skipped"
+                        .to_owned(),
+                );
+                None
+            }
         }
-        Some(drafts)
     }
 
     /// Reads a file into the buffer, unless it exceeds the size bound.
