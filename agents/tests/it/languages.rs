@@ -226,3 +226,16 @@ fn crlf_line_endings_keep_lines() {
     let client = scan.get("win/app.py", "client", "openai");
     assert_eq!(client.evidence.as_deref(), Some("client = openai.OpenAI()"));
 }
+
+#[test]
+fn python_bedrock_clients_by_service_name() {
+    let tree = Tree::new();
+    tree.file(
+        "aws/invoke.py",
+        "import boto3\nruntime = boto3.client(\"bedrock-runtime\")\nsession_client = boto3.Session().client(service_name='bedrock-runtime')\nstorage = boto3.client(\"s3\")\n",
+    );
+    let scan = tree.scan();
+    scan.assert_rows(vec![row("aws/invoke.py", 2, "client", "aws-bedrock")]);
+    let client = scan.get("aws/invoke.py", "client", "aws-bedrock");
+    assert_eq!(attribute(client, "provider"), "aws-bedrock");
+}
