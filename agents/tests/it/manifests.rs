@@ -193,3 +193,33 @@ fn setup_py_lists_and_provider_integration_packages() {
     assert_eq!(attribute(openai, "package"), "langchain-openai");
     assert_eq!(attribute(openai, "category"), "hosted_api");
 }
+
+#[test]
+fn spring_ai_starters_count_as_their_provider() {
+    let tree = Tree::new();
+    tree.file(
+        "svc/build.gradle",
+        "dependencies {\n    implementation 'org.springframework.ai:spring-ai-starter-model-openai'\n    implementation 'org.springframework.ai:spring-ai-client-chat:1.0.0'\n    implementation 'org.springframework.boot:spring-boot-starter-web'\n}\n",
+    );
+    tree.file(
+        "svc/src/main/java/com/acme/Chat.java",
+        "package com.acme;\n\nimport org.springframework.ai.chat.client.ChatClient;\nimport org.springframework.ai.openai.OpenAiChatModel;\n",
+    );
+    let scan = tree.scan();
+    scan.assert_rows(vec![
+        row("svc/build.gradle", 2, "dependency", "openai"),
+        row("svc/build.gradle", 3, "dependency", "spring-ai"),
+        row(
+            "svc/src/main/java/com/acme/Chat.java",
+            3,
+            "import",
+            "spring-ai",
+        ),
+        row(
+            "svc/src/main/java/com/acme/Chat.java",
+            4,
+            "import",
+            "openai",
+        ),
+    ]);
+}
