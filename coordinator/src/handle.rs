@@ -100,6 +100,7 @@ pub struct Coordinator {
 impl Coordinator {
     /// Starts the root actor, the classifier pool and the writer.
     pub async fn spawn(config: CoordinatorConfig) -> Result<Coordinator, ScanError> {
+        crate::metrics::describe();
         let name = format!("coordinator:{}", crate::actors::next_actor_number());
         let (root, join) = Actor::spawn(Some(name), CoordinatorActor, config)
             .await

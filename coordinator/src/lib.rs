@@ -16,6 +16,7 @@ mod actors;
 pub mod classify;
 mod crawl;
 mod handle;
+pub mod metrics;
 mod scan;
 
 pub use crawl::{CodeCrawler, CrawlError, CrawlReport, ScopeCrawler};

@@ -87,6 +87,9 @@ impl Worker for ClassifierWorker {
         match msg {
             ClassifyMsg::Classify(job, reply) => {
                 let result = classify_and_write(shared, *job).await;
+                if result.is_err() {
+                    crate::metrics::classifier_failed();
+                }
                 let _ = reply.send(result);
             }
         }

@@ -91,6 +91,7 @@ impl Actor for ConnectorActor {
     ) -> Result<Self::State, ActorProcessingErr> {
         let scopes = args.scopes.iter().map(|_| ScopeState::default()).collect();
         let frameworks = Arc::new(args.frameworks.clone());
+        crate::metrics::actor_started("connector");
         Ok(ConnectorState { args, frameworks, scopes, crawlers: HashMap::new(), system_ids: Vec::new() })
     }
 
@@ -103,6 +104,16 @@ impl Actor for ConnectorActor {
             start_crawler(&myself, state, index).await;
         }
         report_when_settled(&myself, state);
+        Ok(())
+    }
+
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        _state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        crate::metrics::actor_stopped("connector");
         Ok(())
     }
 
@@ -209,6 +220,7 @@ fn retry_or_fail(myself: &ActorRef<ConnectorMsg>, state: &mut ConnectorState, in
             error = %message,
             "crawler failed; retrying"
         );
+        crate::metrics::crawler_restarted();
         myself.send_after(delay, move || ConnectorMsg::Retry(index));
         return;
     }
@@ -218,6 +230,7 @@ fn retry_or_fail(myself: &ActorRef<ConnectorMsg>, state: &mut ConnectorState, in
 
 /// Records a scope as failed with `message`.
 fn record_failed(state: &mut ConnectorState, index: usize, message: String) {
+    crate::metrics::scope_settled("failed");
     let scope = &mut state.scopes[index];
     scope.outcome = Some(ScopeOutcome {
         scope: state.args.scopes[index].clone(),
@@ -231,6 +244,7 @@ fn record_failed(state: &mut ConnectorState, index: usize, message: String) {
 
 /// Records a covered scope.
 fn record_covered(state: &mut ConnectorState, index: usize, result: ScopeResult) {
+    crate::metrics::scope_settled("covered");
     let scope = &mut state.scopes[index];
     scope.outcome = Some(ScopeOutcome {
         scope: state.args.scopes[index].clone(),

@@ -97,6 +97,7 @@ impl Actor for CoordinatorActor {
             )
             .await?;
         let shared = Shared { config, writer, classifiers };
+        crate::metrics::actor_started("coordinator");
         let _ = shared_cell.set(shared.clone());
         Ok(CoordinatorState { shared, tenants: HashMap::new() })
     }
@@ -110,6 +111,16 @@ impl Actor for CoordinatorActor {
             num_classifiers = state.shared.config.num_classifiers,
             "coordinator started"
         );
+        Ok(())
+    }
+
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        _state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        crate::metrics::actor_stopped("coordinator");
         Ok(())
     }
 

@@ -76,7 +76,18 @@ impl Actor for CrawlerActor {
         args: CrawlerArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
         myself.cast(CrawlerMsg::Run)?;
+        crate::metrics::actor_started("crawler");
         Ok(args)
+    }
+
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        _state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        crate::metrics::actor_stopped("crawler");
+        Ok(())
     }
 
     async fn handle(
@@ -103,6 +114,7 @@ async fn crawl_scope(args: &CrawlerArgs) -> Result<Result<ScopeResult, String>, 
         Err(message) => return Ok(Err(message)),
     };
     let num_findings = findings.len() as u64;
+    crate::metrics::findings_produced(num_findings);
     let seen_external_ids: Vec<String> = findings.iter().map(|finding| finding.external_id.clone()).collect();
     info!(
         tenant.path = %args.ctx.path().as_str(),

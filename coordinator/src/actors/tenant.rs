@@ -79,7 +79,18 @@ impl Actor for TenantActor {
         args: TenantArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
         let ctx = TenantContext::new(args.path.clone());
+        crate::metrics::actor_started("tenant");
         Ok(TenantState { args, ctx, scans: HashMap::new(), connectors: HashMap::new(), num_requests: 0 })
+    }
+
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        _state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        crate::metrics::actor_stopped("tenant");
+        Ok(())
     }
 
     async fn handle(
@@ -299,6 +310,7 @@ async fn finish_scan(state: &mut TenantState, scan_id: Uuid, report: ConnectorRe
         return;
     };
     let status = scan_status(&report.scopes);
+    crate::metrics::scan_finished(status.as_str());
     let summary = json!({
         "scopes": report.scopes,
         "num_systems": report.system_ids.len(),

@@ -103,7 +103,17 @@ impl Actor for WriterActor {
         _myself: ActorRef<Self::Msg>,
         args: WriterArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
+        crate::metrics::actor_started("writer");
         Ok(WriterState { args, pending: Vec::new(), flush_scheduled: false })
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        _state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        crate::metrics::actor_stopped("writer");
+        Ok(())
     }
 
     async fn handle(
@@ -115,6 +125,7 @@ impl Actor for WriterActor {
         match message {
             WriterMsg::WriteSystem(write, reply) => {
                 state.pending.push((write, reply));
+                crate::metrics::writer_pending(state.pending.len());
                 if state.pending.len() >= state.args.batch_size {
                     flush(state).await;
                 } else if !state.flush_scheduled {
@@ -143,11 +154,15 @@ async fn flush(state: &mut WriterState) {
         let path = pending.0.ctx.path().as_str().to_owned();
         by_tenant.entry(path).or_default().push(pending);
     }
+    crate::metrics::writer_pending(0);
     for (tenant_path, batch) in by_tenant {
+        let started = std::time::Instant::now();
+        let num_systems = batch.len();
         debug!(tenant.path = %tenant_path, batch.size = batch.len(), "writer committing batch");
         let writes: Vec<&SystemWrite> = batch.iter().map(|(write, _)| write.as_ref()).collect();
         match write_systems(&state.args.store, &writes).await {
             Ok(ids) => {
+                crate::metrics::writer_batch(num_systems, started.elapsed());
                 for ((_, reply), id) in batch.into_iter().zip(ids) {
                     let _ = reply.send(Ok(id));
                 }
