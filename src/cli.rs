@@ -35,6 +35,19 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Inspects the detector catalogue.
+    Catalogue {
+        #[command(subcommand)]
+        command: CatalogueCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CatalogueCommand {
+    /// Prints the literal keywords the code detectors search for, one per line.
+    Patterns,
+    /// Prints the canonical subjects of the catalogue's entries, one per line.
+    Subjects,
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,6 +121,17 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rules { command: RulesCommand::Check { dir } } => rules_check(dir),
         Command::Audit { command: AuditCommand::Verify { tenant, data_dir } } => {
             database::audit_verify(&tenant, data_dir).await
+        }
+        Command::Catalogue { command } => {
+            let catalogue = agents::Catalogue::embedded();
+            let lines: Vec<&str> = match command {
+                CatalogueCommand::Patterns => catalogue.search_patterns(),
+                CatalogueCommand::Subjects => catalogue.subjects().collect(),
+            };
+            for line in lines {
+                println!("{line}");
+            }
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -155,3 +155,18 @@ fn rules_check_counts_the_eu_pack() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("eu-ai-act: 19 rules"), "stdout: {stdout}");
 }
+
+#[test]
+fn catalogue_patterns_lists_keywords_once_each() {
+    let output = secruna(&["catalogue", "patterns"], &[]);
+
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let patterns: Vec<&str> = stdout.lines().collect();
+    for expected in ["openai", "anthropic", "transformers"] {
+        assert!(patterns.contains(&expected), "{expected} missing: {patterns:?}");
+    }
+    let mut unique = patterns.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), patterns.len());
+}

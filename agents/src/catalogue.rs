@@ -167,6 +167,19 @@ impl Catalogue {
             .map(|detector| detector.subject.as_str())
     }
 
+    /// Returns every literal keyword the text prefilters search for, sorted and without
+    /// repeats. A file that contains none of them gets no text finding, so these are the
+    /// strings another search tool needs to read the same files for the same evidence.
+    pub fn search_patterns(&self) -> Vec<&str> {
+        let scanners = self.code_scanners.iter().chain([&self.config_scanner, &self.prose_scanner]);
+        let mut patterns: Vec<&str> = scanners
+            .flat_map(|scanner| scanner.patterns.iter().map(String::as_str))
+            .collect();
+        patterns.sort_unstable();
+        patterns.dedup();
+        patterns
+    }
+
     /// Returns the detector for a package of an ecosystem, comparing names exactly after the
     /// ecosystem's own normalisation.
     pub(crate) fn package(&self, ecosystem: Ecosystem, name: &str) -> Option<usize> {
