@@ -144,7 +144,8 @@ fn invalid_tenant_names_the_fix() {
 
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("bad slug") && stderr.contains("whitespace"), "stderr: {stderr}");
+    assert!(stderr.contains("bad slug"), "stderr: {stderr}");
+    assert!(stderr.contains("whitespace"), "stderr: {stderr}");
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! Connector supervisor: one per scan of a connector, named `connector:<tenant>:<scan>`.
 //!
-//! Supervised by its tenant actor. Splits the scan into scopes (one per target path),
-//! starts one crawler per scope and restarts a failed crawler with jittered exponential
-//! backoff until the restart budget is spent; the scope is then recorded as failed with its
+//! Supervised by its tenant actor. Splits the scan into scopes (one per target path) and
+//! starts one crawler per scope. A failed crawler is restarted with jittered exponential
+//! backoff until the restart budget is spent. The scope is then recorded as failed with its
 //! last error, and the other scopes go on. Reports to the tenant once every scope is settled.
 
 use std::collections::HashMap;
@@ -37,7 +37,7 @@ pub(crate) struct ConnectorArgs {
     pub(crate) tenant: ActorRef<TenantMsg>,
 }
 
-/// What a connector reports when all of its scopes are settled.
+/// Report a connector sends once all of its scopes are settled.
 pub(crate) struct ConnectorReport {
     /// One outcome per scope, in request order.
     pub(crate) scopes: Vec<ScopeOutcome>,

@@ -44,7 +44,7 @@ pub(crate) struct CrawlerArgs {
     pub(crate) connector: ActorRef<ConnectorMsg>,
 }
 
-/// What a covered scope produced.
+/// Result of a covered scope.
 pub(crate) struct ScopeResult {
     /// External ids of every finding seen, for resolving the ones that vanished.
     pub(crate) seen_external_ids: Vec<String>,

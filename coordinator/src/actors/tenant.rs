@@ -31,7 +31,7 @@ pub(crate) struct TenantArgs {
     pub(crate) path: TenantPath,
     /// Shared configuration and actors.
     pub(crate) shared: Shared,
-    /// Root actor, told when this tenant runs no scan.
+    /// Root actor, notified when this tenant runs no scan.
     pub(crate) coordinator: ActorRef<CoordinatorMsg>,
 }
 
@@ -146,8 +146,8 @@ fn report_when_idle(state: &TenantState) {
     }
 }
 
-/// Validates and records a scan, then starts its connector. On error the caller is answered
-/// here and the error is returned for logging.
+/// Validates and records a scan, then starts its connector. On error it sends the error to
+/// the caller and also returns it for logging.
 async fn start_scan(
     myself: &ActorRef<TenantMsg>,
     state: &mut TenantState,
@@ -242,24 +242,24 @@ async fn subscribe(
     actor: &str,
 ) -> Result<Vec<String>, ScanError> {
     let current = store::subscriptions::list(tx).await?;
-    let mut wanted = current.clone();
-    if requested.is_empty() && wanted.is_empty() {
-        wanted.push(DEFAULT_FRAMEWORK.to_owned());
+    let mut subscribed = current.clone();
+    if requested.is_empty() && subscribed.is_empty() {
+        subscribed.push(DEFAULT_FRAMEWORK.to_owned());
     }
     for slug in requested {
-        if !wanted.contains(slug) {
-            wanted.push(slug.clone());
+        if !subscribed.contains(slug) {
+            subscribed.push(slug.clone());
         }
     }
-    wanted.sort();
-    if wanted != current {
-        let slugs: Vec<&str> = wanted.iter().map(String::as_str).collect();
+    subscribed.sort();
+    if subscribed != current {
+        let slugs: Vec<&str> = subscribed.iter().map(String::as_str).collect();
         store::subscriptions::set(tx, &slugs).await?;
-        let diff = json!({ "before": current, "after": wanted });
+        let diff = json!({ "before": current, "after": subscribed });
         store::audit::append(tx, audit_entry(actor, "subscription", "frameworks", "subscription.updated", diff))
             .await?;
     }
-    if requested.is_empty() { Ok(wanted) } else { Ok(requested.to_vec()) }
+    if requested.is_empty() { Ok(subscribed) } else { Ok(requested.to_vec()) }
 }
 
 /// Builds an audit entry for an action taken from the command line or the coordinator.
@@ -304,7 +304,7 @@ fn failed_report(state: &TenantState, scan_id: Uuid, message: &str) -> Connector
     }
 }
 
-/// Closes the scan row through the writer and answers the caller.
+/// Closes the scan row through the writer and sends the outcome to the caller.
 async fn finish_scan(state: &mut TenantState, scan_id: Uuid, report: ConnectorReport) {
     let Some(scan) = state.scans.remove(&scan_id) else {
         return;

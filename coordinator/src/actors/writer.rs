@@ -3,8 +3,8 @@
 //! Supervised by the coordinator, which stops the tree if it dies (no scan could finish
 //! without it). Systems arrive from classifier workers that wait for the reply, so the
 //! number of writes in flight never exceeds the pool size. Pending systems are committed in
-//! batches, one transaction per tenant; when a batch fails, each system is retried in its
-//! own transaction so that one bad row cannot take the others down with it. Every upsert is
+//! batches, one transaction per tenant. When a batch fails, each system is retried in its
+//! own transaction, so one bad row cannot take the others down with it. Every upsert is
 //! idempotent on `(tenant, source, external_id)` and writes nothing when the values are
 //! unchanged.
 
