@@ -3,6 +3,7 @@
 mod database;
 mod output;
 mod scan;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +41,18 @@ enum Command {
         #[command(subcommand)]
         command: CatalogueCommand,
     },
+    /// Serves the REST API and runs scans until SIGINT or SIGTERM.
+    Serve(serve::ServeArgs),
+    /// Creates API tokens (the first one bootstraps access to the API).
+    Tokens {
+        #[command(subcommand)]
+        command: TokensCommand,
+    },
+    /// Creates users who sign in to the API.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -48,6 +61,18 @@ enum CatalogueCommand {
     Patterns,
     /// Prints the canonical subjects of the catalogue's entries, one per line.
     Subjects,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokensCommand {
+    /// Creates an API token and prints its secret once on stdout.
+    Create(serve::TokenCreateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Creates a user; the password comes from SECRUNA_PASSWORD or the first line of stdin.
+    Create(serve::UserCreateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +158,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Serve(args) => serve::run(args).await,
+        Command::Tokens { command: TokensCommand::Create(args) } => serve::create_token(args).await,
+        Command::Users { command: UsersCommand::Create(args) } => serve::create_user(args).await,
     }
 }
 

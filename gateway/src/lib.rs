@@ -1,23 +1,93 @@
-//! REST gateway for the dashboard API. For now it serves the liveness endpoint that
-//! process supervisors and load balancers poll.
+//! REST gateway of Secruna: sign-in, API tokens, the inventory, scans and the
+//! audit trail over HTTP, with errors as RFC 9457 problem details and an
+//! OpenAPI 3.1 document at `/api/v1/openapi.json`.
+//!
+//! Every request runs in a transaction of the tenant its bearer token was
+//! bound to when issued ([`Principal`]); reads get a read-only transaction
+//! and changes an [`AuditedTx`] that commits only with an audit row.
+
+mod audited;
+mod auth;
+mod bootstrap;
+mod csv;
+mod extract;
+mod openapi;
+mod pagination;
+mod problem;
+mod routes;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
-/// Builds the gateway's router.
-pub fn router() -> Router {
-    Router::new().route("/healthz", get(healthz))
+pub use audited::{
+    AdminAccess, AnyAccess, AuditedTx, REQUEST_ID_HEADER, ReadTx, RequestMeta, RequiredAccess,
+    WriteAccess,
+};
+pub use auth::{
+    Access, Principal, PrincipalKind, TOKEN_PREFIX, generate_token, hash_password, hash_token,
+    verify_password,
+};
+pub use bootstrap::{BootstrapError, CreatedToken, create_api_token, create_user};
+pub use pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use problem::{ApiError, PROBLEM_JSON, Problem};
+pub use routes::{MIN_PASSWORD_LEN, validate_new_user};
+pub use state::{
+    AppState, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND,
+    DEFAULT_SESSION_TTL, GatewayConfig,
+};
+
+/// Path of the OpenAPI document.
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+
+/// Returns the OpenAPI document of every route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, document) = routes::api_router().split_for_parts();
+    document
 }
 
-/// Reports that the process is up and serving HTTP.
-async fn healthz() -> &'static str {
-    "ok"
+/// Builds the gateway's router with its middleware: request ids (a
+/// `x-request-id` header is set when the client sends none, and echoed on the
+/// response), the body size limit, and problem-details answers for unknown
+/// routes and methods.
+pub fn router(state: AppState) -> Router {
+    let (routes, document) = routes::api_router().split_for_parts();
+    let document = Arc::new(document);
+    let body_limit = state.config().body_limit_bytes;
+    routes
+        .route(
+            OPENAPI_PATH,
+            get(move || {
+                let document = document.clone();
+                async move { axum::Json(document.as_ref().clone()) }
+            }),
+        )
+        .fallback(problem::no_route)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(DefaultBodyLimit::max(body_limit)),
+        )
+        .with_state(state)
 }
 
-/// Serves the router on `listener` until `shutdown` completes, finishing in-flight requests.
+/// Serves the gateway on `listener` until `shutdown` completes, then waits
+/// for in-flight requests to finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
+    state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router()).with_graceful_shutdown(shutdown).await
+    let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -13,6 +13,9 @@
 //! - [`tenants`], [`subscriptions`], [`scans`], [`systems`], [`findings`],
 //!   [`evaluations`]: repositories taking a [`TenantTx`]
 //! - [`audit`]: append to and verify the per-tenant hash chain
+//! - [`users`], [`sessions`], [`api_tokens`]: sign-in and bearer tokens, which
+//!   [`Store::authenticate`] looks up by hash before any tenant is known
+//! - [`listing`], [`audit_query`]: filtered, keyset-paginated reads for the API
 //! - [`embedded`]: a private cluster started with the system's PostgreSQL
 //! - `testing` (feature `testing`): a fresh migrated database per test
 
@@ -20,15 +23,20 @@ mod error;
 mod frameworks;
 mod pool;
 
+pub mod api_tokens;
 pub mod audit;
+pub mod audit_query;
 pub mod embedded;
 pub mod evaluations;
 pub mod findings;
+pub mod listing;
 pub mod scans;
+pub mod sessions;
 pub mod subscriptions;
 pub mod systems;
 pub mod tenant_path;
 pub mod tenants;
+pub mod users;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -15,7 +15,7 @@ use store::{Store, TenantContext, TenantPath};
 use uuid::Uuid;
 
 /// Tables with a tenant_path column and row-level security.
-const TENANT_TABLES: [&str; 9] = [
+const TENANT_TABLES: [&str; 12] = [
     "tenants",
     "framework_subscriptions",
     "connectors",
@@ -25,6 +25,9 @@ const TENANT_TABLES: [&str; 9] = [
     "evaluations",
     "audit_log",
     "audit_chain_heads",
+    "users",
+    "sessions",
+    "api_tokens",
 ];
 
 fn context(slug_path: &str) -> TenantContext {

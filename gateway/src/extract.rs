@@ -1,0 +1,96 @@
+//! Body, query and path extractors whose rejections are problem details
+//! naming the field at fault.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// A JSON request body.
+#[derive(Debug)]
+pub(crate) struct ApiJson<T>(pub(crate) T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection, state.config().body_limit_bytes)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection, limit_bytes: usize) -> ApiError {
+    match rejection {
+        JsonRejection::JsonDataError(error) => ApiError::Invalid {
+            field: None,
+            detail: format!(
+                "{}; see the request schema in /api/v1/openapi.json",
+                error.body_text()
+            ),
+        },
+        JsonRejection::JsonSyntaxError(error) => {
+            ApiError::BadRequest(format!("{}; send one JSON object", error.body_text()))
+        }
+        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType,
+        JsonRejection::BytesRejection(error) => {
+            if error.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge { limit_bytes }
+            } else {
+                ApiError::BadRequest(format!("reading the body failed: {}", error.body_text()))
+            }
+        }
+        other => ApiError::BadRequest(other.body_text()),
+    }
+}
+
+/// Query parameters.
+#[derive(Debug)]
+pub(crate) struct ApiQuery<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(query_rejection(rejection)),
+        }
+    }
+}
+
+fn query_rejection(rejection: QueryRejection) -> ApiError {
+    ApiError::Invalid {
+        field: None,
+        detail: format!(
+            "{}; the OpenAPI document lists each query parameter and its type",
+            rejection.body_text()
+        ),
+    }
+}
+
+/// Path parameters.
+#[derive(Debug)]
+pub(crate) struct ApiPath<T>(pub(crate) T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(path_rejection(rejection)),
+        }
+    }
+}
+
+fn path_rejection(rejection: PathRejection) -> ApiError {
+    ApiError::invalid(
+        "id",
+        format!("{}; ids in paths are UUIDs", rejection.body_text()),
+    )
+}

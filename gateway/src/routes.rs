@@ -1,0 +1,47 @@
+//! Every route of the API, registered together with its OpenAPI entry.
+//!
+//! Routes are added only through [`api_router`], with `utoipa_axum`'s
+//! `routes!`, so a route cannot be served without being documented.
+
+mod audit;
+mod catalogue;
+mod health;
+mod inventory;
+mod scans;
+mod sessions;
+mod tokens;
+mod users;
+
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use self::users::{MIN_PASSWORD_LEN, validate_new_user};
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
+
+/// Builds the routes and their OpenAPI document.
+pub(crate) fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(sessions::sign_in))
+        .routes(routes!(sessions::sign_out))
+        .routes(routes!(tokens::create, tokens::list))
+        .routes(routes!(tokens::revoke))
+        .routes(routes!(users::create, users::list))
+        .routes(routes!(catalogue::frameworks))
+        .routes(routes!(
+            catalogue::get_subscription,
+            catalogue::put_subscription
+        ))
+        .routes(routes!(inventory::list_systems))
+        .routes(routes!(inventory::get_system))
+        .routes(routes!(inventory::list_findings))
+        .routes(routes!(inventory::list_evaluations))
+        .routes(routes!(scans::start, scans::list))
+        .routes(routes!(scans::get))
+        .routes(routes!(audit::list))
+        .routes(routes!(audit::export_csv))
+        .routes(routes!(audit::verify))
+}

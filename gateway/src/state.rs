@@ -1,0 +1,113 @@
+//! Configuration and shared state of the gateway.
+
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use coordinator::Coordinator;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use rule_book::RuleBook;
+use store::Store;
+
+/// Default lifetime of a session token: 12 hours.
+pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(12 * 60 * 60);
+
+/// Default sustained request rate per tenant, in requests per second.
+pub const DEFAULT_RATE_PER_SECOND: u32 = 50;
+
+/// Default burst of requests a tenant may send above the sustained rate.
+pub const DEFAULT_RATE_BURST: u32 = 100;
+
+/// Default maximum request body: 64 KiB, ample for every JSON body the API
+/// accepts.
+pub const DEFAULT_BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// Operator settings of the gateway.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// Folder under which `POST /api/v1/scans` may scan server-side paths;
+    /// `None` turns scanning through the API off.
+    pub scan_root: Option<PathBuf>,
+    /// Lifetime of a session token.
+    pub session_ttl: Duration,
+    /// Sustained requests per second per tenant.
+    pub rate_per_second: NonZeroU32,
+    /// Burst of requests per tenant above the sustained rate.
+    pub rate_burst: NonZeroU32,
+    /// Maximum request body in bytes.
+    pub body_limit_bytes: usize,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            scan_root: None,
+            session_ttl: DEFAULT_SESSION_TTL,
+            rate_per_second: NonZeroU32::new(DEFAULT_RATE_PER_SECOND).unwrap_or(NonZeroU32::MIN),
+            rate_burst: NonZeroU32::new(DEFAULT_RATE_BURST).unwrap_or(NonZeroU32::MIN),
+            body_limit_bytes: DEFAULT_BODY_LIMIT_BYTES,
+        }
+    }
+}
+
+/// State shared by every request handler.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    coordinator: Arc<Coordinator>,
+    rule_book: Arc<RuleBook>,
+    config: GatewayConfig,
+    /// Per-tenant request budget, keyed by tenant path.
+    limiter: DefaultKeyedRateLimiter<String>,
+}
+
+impl AppState {
+    /// Creates the state; `config.scan_root` must already be canonical.
+    pub fn new(
+        store: Store,
+        coordinator: Arc<Coordinator>,
+        rule_book: Arc<RuleBook>,
+        config: GatewayConfig,
+    ) -> AppState {
+        let quota = Quota::per_second(config.rate_per_second).allow_burst(config.rate_burst);
+        AppState {
+            inner: Arc::new(Inner {
+                store,
+                coordinator,
+                rule_book,
+                limiter: RateLimiter::keyed(quota),
+                config,
+            }),
+        }
+    }
+
+    /// Returns the application's database pool.
+    pub(crate) fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Returns the handle of the actor tree that runs scans.
+    pub(crate) fn coordinator(&self) -> &Coordinator {
+        &self.inner.coordinator
+    }
+
+    /// Returns the loaded rule book.
+    pub(crate) fn rule_book(&self) -> &RuleBook {
+        &self.inner.rule_book
+    }
+
+    /// Returns the operator settings.
+    pub(crate) fn config(&self) -> &GatewayConfig {
+        &self.inner.config
+    }
+
+    /// Returns the per-tenant rate limiter.
+    pub(crate) fn limiter(&self) -> &DefaultKeyedRateLimiter<String> {
+        &self.inner.limiter
+    }
+}

@@ -1,0 +1,11 @@
+//! REST gateway tests against a real PostgreSQL, through the full router.
+
+mod api {
+    pub(crate) mod harness;
+
+    mod audit;
+    mod auth;
+    mod inventory;
+    mod openapi;
+    mod tenancy;
+}
