@@ -4,8 +4,8 @@
 # The script generates (or reuses) a seeded tree of at least 100,000 files and about
 # 1.1 GB, and builds secruna in release mode unless a binary is given. It then alternates
 # timed runs of these two commands and reports the median wall time of each:
-#   secruna scan TREE --format json     (embedded Postgres in a temporary data folder)
-#   rg --count-matches -f PATTERNS TREE (the detector catalogue's patterns)
+#   secruna scan TREE --format json        (embedded Postgres in a temporary data folder)
+#   rg -F --count-matches -f PATTERNS TREE (the keywords `secruna catalogue patterns` prints)
 # The last line of output is
 #   scan/rg wall-time ratio: X
 #
@@ -77,7 +77,7 @@ summary="$tree.json"
 if [[ -z "$binary" ]]; then
     log "building secruna in release mode"
     (cd "$repo" && "${CARGO:-cargo}" build --release --locked --bin secruna)
-    binary="$repo/target/release/secruna"
+    binary="${CARGO_TARGET_DIR:-$repo/target}/release/secruna"
 fi
 if [[ ! -x "$binary" ]]; then
     echo "error: secruna binary '$binary' is missing or not executable; build it or pass --binary" >&2
@@ -85,6 +85,9 @@ if [[ ! -x "$binary" ]]; then
 fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/secruna-scan-bench.XXXXXX")"
+# As root, secruna runs the embedded Postgres as the `postgres` OS user, which must be able to
+# enter this folder to reach the data folder inside it.
+chmod 755 "$work"
 data_dir="$work/data"
 keep_work=0
 cleanup() {
@@ -103,11 +106,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# 3. The patterns ripgrep searches for.
+# 3. The patterns ripgrep searches for. `secruna catalogue patterns` prints the literal
+# keywords of the scanner's prefilters, so rg takes them as fixed strings (-F); the stand-in
+# for older binaries prints regular expressions.
 patterns="$work/patterns.txt"
-pattern_source="secruna catalogue patterns"
+pattern_source="secruna catalogue patterns, as fixed strings"
+rg_pattern_mode=(--fixed-strings)
 if ! "$binary" catalogue patterns >"$patterns" 2>"$work/patterns.err" || [[ ! -s "$patterns" ]]; then
-    pattern_source="load-tests/scan-bench/extract_patterns.py (the binary has no 'catalogue patterns')"
+    pattern_source="load-tests/scan-bench/extract_patterns.py, as regexes (the binary has no 'catalogue patterns')"
+    rg_pattern_mode=()
     python3 "$helpers/extract_patterns.py" "$repo/agents/catalogue/detectors.yaml" >"$patterns"
 fi
 log "patterns: $(wc -l <"$patterns") from $pattern_source"
@@ -125,7 +132,7 @@ ripgrep() {
     # .github/ and .env are read, and .gitignore applies outside a git repository too.
     python3 "$helpers/measure.py" --result "$work/$1.json" --stdout "$work/$1.out" \
         --stderr "$work/$1.err" -- \
-        rg --hidden --no-require-git --count-matches -f "$patterns" "$tree"
+        rg "${rg_pattern_mode[@]}" --hidden --no-require-git --count-matches -f "$patterns" "$tree"
     check_exit "$1" 1
 }
 # Stops unless the run's exit code is 0 or the extra accepted code (rg exits 1 on no match).
