@@ -239,7 +239,13 @@ fn principal_from_row(
 /// Takes one request from the tenant's budget, or answers 429 with the
 /// number of seconds until the next request would be accepted.
 fn check_rate_limit(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
-    let key = principal.tenant.path().as_str().to_owned();
+    check_tenant_budget(state, principal.tenant.path())
+}
+
+/// Takes one request from the budget of `tenant`; sign-in attempts share it,
+/// so password guessing against a tenant is bounded by the same rate.
+pub(crate) fn check_tenant_budget(state: &AppState, tenant: &TenantPath) -> Result<(), ApiError> {
+    let key = tenant.as_str().to_owned();
     match state.limiter().check_key(&key) {
         Ok(()) => Ok(()),
         Err(not_until) => {

@@ -53,6 +53,7 @@ fn rejected_credentials() -> ApiError {
     responses(
         (status = 201, description = "Signed in", body = SessionCreated),
         (status = 401, description = "Credentials rejected", body = Problem),
+        (status = 429, description = "Too many requests for the tenant", body = Problem),
         (status = 422, description = "Invalid body", body = Problem),
     ))]
 pub(crate) async fn sign_in(
@@ -62,6 +63,7 @@ pub(crate) async fn sign_in(
 ) -> Result<(StatusCode, Json<SessionCreated>), ApiError> {
     let path = TenantPath::from_slug_path(&body.tenant)
         .map_err(|error| ApiError::invalid("tenant", error.to_string()))?;
+    auth::check_tenant_budget(&state, &path)?;
     let mut tx = AuditedTx::begin_unauthenticated(&state, &TenantContext::new(path), meta).await?;
     let user = store::users::find_for_sign_in(tx.tx(), &body.email).await?;
     let password = body.password.clone();

@@ -274,3 +274,54 @@ async fn audit_list_filters_and_verifies() {
     assert_eq!(verify["intact"], false);
     assert_eq!(verify["first_bad"]["seq"], 3);
 }
+
+#[tokio::test]
+async fn concurrent_writers_keep_one_chain() {
+    const NUM_WRITERS: usize = 16;
+    const NUM_MUTATIONS: usize = 50;
+    let config = gateway::GatewayConfig {
+        rate_per_second: std::num::NonZeroU32::new(100_000).unwrap(),
+        rate_burst: std::num::NonZeroU32::new(100_000).unwrap(),
+        ..gateway::GatewayConfig::default()
+    };
+    let app = std::sync::Arc::new(TestApp::with_config(config).await);
+    let token = app.token("acme", "write").await;
+
+    let mut writers = Vec::new();
+    for writer in 0..NUM_WRITERS {
+        let app = app.clone();
+        let token = token.clone();
+        writers.push(tokio::spawn(async move {
+            for mutation in 0..NUM_MUTATIONS {
+                let frameworks = if (writer + mutation) % 2 == 0 {
+                    json!(["eu-ai-act"])
+                } else {
+                    json!([])
+                };
+                let body = json!({"frameworks": frameworks});
+                let response = app
+                    .call(
+                        Method::PUT,
+                        "/api/v1/subscriptions",
+                        Some(&token),
+                        Some(body),
+                    )
+                    .await;
+                assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+            }
+        }));
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+
+    let verify = app
+        .call(Method::GET, "/api/v1/audit/verify", Some(&token), None)
+        .await
+        .json();
+    assert_eq!(verify["intact"], true, "{verify}");
+    assert_eq!(
+        verify["rows_checked"],
+        json!(NUM_WRITERS * NUM_MUTATIONS + 1)
+    );
+}

@@ -134,6 +134,7 @@ async fn lists_filter_and_page_without_repeats() {
     let all = app.system_ids(&token).await;
     assert!(all.len() >= 2, "{all:?}");
 
+    let subsidiary = app.token("acme/emea", "write").await;
     let mut paged = Vec::new();
     let mut uri = "/api/v1/systems?limit=1".to_owned();
     loop {
@@ -145,12 +146,28 @@ async fn lists_filter_and_page_without_repeats() {
                 .iter()
                 .map(|item| item["id"].as_str().unwrap().to_owned()),
         );
+        if paged.len() == 1 {
+            // Systems inserted while a client pages come after the rows it has not read yet.
+            app.scan_example(&subsidiary, "loan-screening/support-chat")
+                .await;
+        }
         match page["next_cursor"].as_str() {
             Some(cursor) => uri = format!("/api/v1/systems?limit=1&cursor={cursor}"),
             None => break,
         }
     }
-    assert_eq!(paged, all);
+    let unique: BTreeSet<&String> = paged.iter().collect();
+    assert_eq!(
+        unique.len(),
+        paged.len(),
+        "a system was listed twice: {paged:?}"
+    );
+    assert_eq!(paged[..all.len()], all[..]);
+    assert_eq!(
+        paged.len(),
+        all.len() + 1,
+        "the subsidiary's new system is listed last"
+    );
 
     let high = app
         .call(
@@ -192,7 +209,11 @@ async fn lists_filter_and_page_without_repeats() {
         .call(Method::GET, "/api/v1/scans", Some(&token), None)
         .await
         .json();
-    assert_eq!(scans["items"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        scans["items"].as_array().unwrap().len(),
+        3,
+        "two own scans and the subsidiary's"
+    );
 }
 
 #[tokio::test]
