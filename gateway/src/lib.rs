@@ -14,6 +14,7 @@ mod extract;
 mod openapi;
 mod pagination;
 mod problem;
+mod request_log;
 mod routes;
 mod state;
 
@@ -74,6 +75,7 @@ pub fn router(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(axum::middleware::from_fn(request_log::log_request))
                 .layer(DefaultBodyLimit::max(body_limit)),
         )
         .with_state(state)

@@ -1,10 +1,10 @@
-//! Errors of the REST API, answered as RFC 9457 problem details
+//! Errors of the REST API, returned as RFC 9457 problem details
 //! (`application/problem+json`).
 //!
 //! A response names the failing field and the fix where there is one. It
-//! never carries SQL, a database message or a stack trace: a server-side
-//! fault is logged once here, with its cause, and the client sees a generic
-//! detail.
+//! never carries SQL, a database message or a stack trace. The cause of a
+//! server-side fault rides in the response extensions, the request log
+//! middleware logs it once, and the client sees a generic detail.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 /// Media type of problem details.
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// An error answered to the client.
+/// An error returned to the client.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// The request carries no usable bearer token.
@@ -150,11 +150,10 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        match &self {
-            ApiError::Internal(cause) => tracing::error!(error = %cause, "request failed"),
-            ApiError::Unavailable => tracing::warn!("request failed: database unreachable"),
-            _ => {}
-        }
+        let cause = match &self {
+            ApiError::Internal(cause) => Some(ErrorCause(cause.clone())),
+            _ => None,
+        };
         let problem = Problem {
             problem_type: format!("urn:secruna:problem:{}", self.slug()),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
@@ -178,9 +177,17 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
+        if let Some(cause) = cause {
+            response.extensions_mut().insert(cause);
+        }
         response
     }
 }
+
+/// Cause of a server-side fault, carried in the response extensions so the
+/// request log middleware logs it once, inside the request's span.
+#[derive(Debug, Clone)]
+pub(crate) struct ErrorCause(pub(crate) String);
 
 impl From<store::Error> for ApiError {
     fn from(error: store::Error) -> Self {
