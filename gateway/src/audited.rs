@@ -9,6 +9,8 @@
 
 use std::marker::PhantomData;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
@@ -29,8 +31,24 @@ const MAX_REQUEST_ID_LEN: usize = 128;
 /// Longest user agent that is recorded.
 const MAX_USER_AGENT_LEN: usize = 512;
 
+/// Flag set when a request commits an [`AuditedTx`], so the request log can
+/// report a successful mutating request that wrote no audit row.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AuditFlag(Arc<AtomicBool>);
+
+impl AuditFlag {
+    /// Tells whether an audited transaction of the request has committed.
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+
+    fn set(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
 /// Where a request came from, for the audit trail.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct RequestMeta {
     /// Client address of the TCP connection.
     pub ip: Option<IpAddr>,
@@ -38,6 +56,8 @@ pub struct RequestMeta {
     pub user_agent: Option<String>,
     /// `x-request-id` header, when it is 1 to 128 characters of `[A-Za-z0-9._-]`.
     pub request_id: Option<String>,
+    /// Flag of the request log middleware; a detached flag outside it.
+    audit_flag: AuditFlag,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
@@ -59,10 +79,16 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
             .and_then(|value| value.to_str().ok())
             .filter(|value| is_valid_request_id(value))
             .map(str::to_owned);
+        let audit_flag = parts
+            .extensions
+            .get::<AuditFlag>()
+            .cloned()
+            .unwrap_or_default();
         Ok(RequestMeta {
             ip,
             user_agent,
             request_id,
+            audit_flag,
         })
     }
 }
@@ -242,6 +268,7 @@ impl<A: RequiredAccess> AuditedTx<A> {
             ));
         }
         self.tx.commit().await?;
+        self.meta.audit_flag.set();
         Ok(())
     }
 }

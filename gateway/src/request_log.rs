@@ -3,16 +3,25 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
-use crate::audited::REQUEST_ID_HEADER;
+use crate::audited::{AuditFlag, REQUEST_ID_HEADER};
 use crate::problem::ErrorCause;
 
 /// Runs the request inside an `http.request` span and logs its outcome:
-/// `error` with the cause for a 5xx response, `debug` otherwise.
-pub(crate) async fn log_request(request: Request, next: Next) -> Response {
+/// `error` with the cause for a 5xx response, `debug` otherwise. A mutating
+/// request that succeeds without committing an [`AuditedTx`](crate::AuditedTx)
+/// is logged as an error too.
+pub(crate) async fn log_request(mut request: Request, next: Next) -> Response {
+    let audit_flag = AuditFlag::default();
+    request.extensions_mut().insert(audit_flag.clone());
+    let mutating = matches!(
+        *request.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -43,6 +52,12 @@ pub(crate) async fn log_request(request: Request, next: Next) -> Response {
             tracing::warn!(http.status = status, duration_ms, "request failed");
         }
         None => tracing::debug!(http.status = status, duration_ms, "request served"),
+    }
+    if mutating && response.status().is_success() && !audit_flag.is_set() {
+        tracing::error!(
+            http.status = status,
+            "mutating request succeeded without committing an audit row; route it through AuditedTx"
+        );
     }
     response
 }

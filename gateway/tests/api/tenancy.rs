@@ -133,3 +133,61 @@ async fn scans_outside_the_root_are_refused() {
             .contains("--scan-root")
     );
 }
+
+#[tokio::test]
+async fn parent_admin_revokes_subsidiary_tokens_only_downwards() {
+    let app = TestApp::new().await;
+    let parent = app.token("acme", "admin").await;
+    let subsidiary = app.token("acme/emea", "admin").await;
+    let token_ids = |token: String| {
+        let app = &app;
+        async move {
+            let listed = app
+                .call(Method::GET, "/api/v1/tokens", Some(&token), None)
+                .await;
+            assert_eq!(listed.status, StatusCode::OK);
+            listed
+                .json()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|row| row["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let parent_ids = token_ids(parent.clone()).await;
+    let subsidiary_ids = token_ids(subsidiary.clone()).await;
+    assert_eq!(
+        parent_ids.len(),
+        2,
+        "the parent lists its own token and the subsidiary's"
+    );
+    assert_eq!(subsidiary_ids.len(), 1);
+    let parent_own: Vec<&String> = parent_ids
+        .iter()
+        .filter(|id| !subsidiary_ids.contains(id))
+        .collect();
+
+    let upwards = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{}", parent_own[0]),
+            Some(&subsidiary),
+            None,
+        )
+        .await;
+    assert_eq!(upwards.status, StatusCode::NOT_FOUND);
+    let downwards = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{}", subsidiary_ids[0]),
+            Some(&parent),
+            None,
+        )
+        .await;
+    assert_eq!(downwards.status, StatusCode::OK, "{}", downwards.text());
+    let revoked = app
+        .call(Method::GET, "/api/v1/systems", Some(&subsidiary), None)
+        .await;
+    assert_eq!(revoked.status, StatusCode::UNAUTHORIZED);
+}
