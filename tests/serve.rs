@@ -32,9 +32,21 @@ fn http_get(address: &str, path: &str, token: Option<&str>) -> (u16, String) {
     (status, body)
 }
 
+/// Server process that is killed when a failing test unwinds.
+struct ServerProcess(Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Starts `secruna serve` on a free loopback port and returns the process,
 /// its address, and a channel with the rest of its log lines.
-fn start_server(database_url: &str) -> (Child, String, mpsc::Receiver<String>) {
+fn start_server(database_url: &str) -> (ServerProcess, String, mpsc::Receiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_secruna"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("DATABASE_URL", database_url)
@@ -64,7 +76,7 @@ fn start_server(database_url: &str) -> (Child, String, mpsc::Receiver<String>) {
                 .chars()
                 .take_while(|ch| !ch.is_whitespace() && *ch != '\u{1b}')
                 .collect();
-            return (child, address, line_rx);
+            return (ServerProcess(child), address, line_rx);
         }
     }
 }
@@ -89,7 +101,7 @@ async fn serve_answers_and_stops_on_sigterm() {
         .to_owned();
     assert!(token.starts_with("sec_"), "{token}");
 
-    let (mut child, address, log_lines) = start_server(&db.app_url);
+    let (mut server, address, log_lines) = start_server(&db.app_url);
     let (readyz_status, readyz_body) = http_get(&address, "/readyz", None);
     assert_eq!(readyz_status, 200);
     assert_eq!(readyz_body, "ready");
@@ -99,11 +111,11 @@ async fn serve_answers_and_stops_on_sigterm() {
     assert_eq!(status, 401);
 
     let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &server.0.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    let exit = child.wait().unwrap();
+    let exit = server.0.wait().unwrap();
     assert!(exit.success(), "exit status {exit}");
     // The reader thread ends at end of file, which follows the exit.
     let rest: Vec<String> = log_lines.iter().collect();

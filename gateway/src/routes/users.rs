@@ -109,7 +109,19 @@ pub(crate) async fn create(
         password_hash,
         role: body.role,
     };
-    let row = store::users::create(tx.tx(), &new_user).await?;
+    let row = match store::users::create(tx.tx(), &new_user).await {
+        Ok(row) => row,
+        Err(store::Error::Duplicate { constraint, .. })
+            if constraint == "users_tenant_email_key" =>
+        {
+            return Err(ApiError::Conflict(format!(
+                "a user with e-mail address `{}` exists in this tenant; sign in as that user or \
+                 pick another address",
+                new_user.email
+            )));
+        }
+        Err(error) => return Err(error.into()),
+    };
     let diff = serde_json::json!({"email": row.email, "role": row.role});
     tx.record("user", &row.id.to_string(), "user.create", diff)
         .await?;

@@ -264,3 +264,29 @@ async fn rate_limit_answers_429_with_retry_after() {
         "another tenant has its own budget"
     );
 }
+
+#[tokio::test]
+async fn duplicate_user_gets_409() {
+    let app = TestApp::new().await;
+    let admin = app.token("acme", "admin").await;
+    let user = json!({"email": "kim@example.org", "password": PASSWORD, "role": "member"});
+    let first = app
+        .call(
+            Method::POST,
+            "/api/v1/users",
+            Some(&admin),
+            Some(user.clone()),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text());
+    let second = app
+        .call(Method::POST, "/api/v1/users", Some(&admin), Some(user))
+        .await;
+    assert_eq!(second.status, StatusCode::CONFLICT);
+    assert!(
+        second.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("kim@example.org")
+    );
+}
