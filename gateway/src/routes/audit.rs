@@ -169,7 +169,7 @@ pub(crate) struct BadRowView {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of audit rows", body = Page<AuditView>),
-        (status = 422, description = "Invalid filter or cursor", body = Problem),
+        (status = 422, description = "Invalid filter or cursor", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn list(
     mut read: ReadTx,
@@ -194,7 +194,7 @@ pub(crate) async fn list(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "CSV with a header row; cells that start like a formula get a leading '", content_type = "text/csv", body = String),
-        (status = 422, description = "Invalid filter", body = Problem),
+        (status = 422, description = "Invalid filter", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn export_csv(
     State(state): State<AppState>,
@@ -281,7 +281,7 @@ fn push_item(buffer: &mut String, item: &AuditItem) {
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", security(("bearer" = [])),
     responses(
         (status = 200, description = "Result of the check", body = VerifyView),
-        (status = 401, description = "Missing or invalid token", body = Problem),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn verify(mut read: ReadTx) -> Result<Json<VerifyView>, ApiError> {
     let report = store::audit::verify(&mut read.tx).await?;

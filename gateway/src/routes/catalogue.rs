@@ -44,7 +44,7 @@ pub(crate) struct Subscription {
 #[utoipa::path(get, path = "/api/v1/frameworks", tag = "onboarding", security(("bearer" = [])),
     responses(
         (status = 200, description = "Frameworks by slug", body = Vec<FrameworkView>),
-        (status = 401, description = "Missing or invalid token", body = Problem),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn frameworks(
     State(state): State<AppState>,
@@ -70,7 +70,7 @@ pub(crate) async fn frameworks(
 #[utoipa::path(get, path = "/api/v1/subscriptions", tag = "onboarding", security(("bearer" = [])),
     responses(
         (status = 200, description = "Subscribed slugs, sorted", body = Subscription),
-        (status = 401, description = "Missing or invalid token", body = Problem),
+        (status = 401, description = "Missing or invalid token", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn get_subscription(mut read: ReadTx) -> Result<Json<Subscription>, ApiError> {
     let frameworks = store::subscriptions::list(&mut read.tx).await?;
@@ -82,8 +82,8 @@ pub(crate) async fn get_subscription(mut read: ReadTx) -> Result<Json<Subscripti
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The new subscription", body = Subscription),
-        (status = 403, description = "Read-only token", body = Problem),
-        (status = 422, description = "Unknown framework", body = Problem),
+        (status = 403, description = "Read-only token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown framework", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn put_subscription(
     State(state): State<AppState>,

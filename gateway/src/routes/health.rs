@@ -16,7 +16,7 @@ pub(crate) async fn healthz() -> &'static str {
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses(
         (status = 200, description = "The database answers", body = String),
-        (status = 503, description = "The database does not answer", body = crate::problem::Problem),
+        (status = 503, description = "The database does not answer", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     match state.store().ping().await {

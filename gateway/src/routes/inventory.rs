@@ -235,7 +235,7 @@ const RISK_CLASSES: [&str; 5] = ["prohibited", "high", "limited", "minimal", "un
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of systems, oldest first", body = Page<SystemView>),
-        (status = 422, description = "Invalid filter or cursor", body = Problem),
+        (status = 422, description = "Invalid filter or cursor", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn list_systems(
     mut read: ReadTx,
@@ -279,7 +279,7 @@ pub(crate) async fn list_systems(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The system", body = SystemDetail),
-        (status = 404, description = "No such system in the tenant", body = Problem),
+        (status = 404, description = "No such system in the tenant", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn get_system(
     mut read: ReadTx,
@@ -333,7 +333,7 @@ fn evaluation_view(row: store::evaluations::EvaluationRow) -> EvaluationView {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of findings, oldest first", body = Page<FindingView>),
-        (status = 422, description = "Invalid filter or cursor", body = Problem),
+        (status = 422, description = "Invalid filter or cursor", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn list_findings(
     mut read: ReadTx,
@@ -362,7 +362,7 @@ pub(crate) async fn list_findings(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of verdicts, oldest first", body = Page<EvaluationView>),
-        (status = 422, description = "Invalid filter, unsubscribed framework or bad cursor", body = Problem),
+        (status = 422, description = "Invalid filter, unsubscribed framework or bad cursor", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn list_evaluations(
     mut read: ReadTx,

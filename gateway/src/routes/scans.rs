@@ -121,8 +121,8 @@ pub(crate) struct ScanQuery {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Scan finished (completed, partial or failed)", body = ScanResult),
-        (status = 403, description = "Read-only token, or scanning through the API is off", body = Problem),
-        (status = 422, description = "Path outside the scan root, missing, or unknown framework", body = Problem),
+        (status = 403, description = "Read-only token, or scanning through the API is off", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Path outside the scan root, missing, or unknown framework", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn start(
     State(state): State<AppState>,
@@ -252,7 +252,7 @@ fn scope_view(scope: coordinator::ScopeOutcome) -> ScopeView {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of scans", body = Page<ScanView>),
-        (status = 422, description = "Invalid filter or cursor", body = Problem),
+        (status = 422, description = "Invalid filter or cursor", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn list(
     mut read: ReadTx,
@@ -277,7 +277,7 @@ pub(crate) async fn list(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The scan", body = ScanView),
-        (status = 404, description = "No such scan in the tenant", body = Problem),
+        (status = 404, description = "No such scan in the tenant", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn get(
     mut read: ReadTx,

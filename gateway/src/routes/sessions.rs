@@ -52,9 +52,9 @@ fn rejected_credentials() -> ApiError {
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "auth", request_body = SignIn,
     responses(
         (status = 201, description = "Signed in", body = SessionCreated),
-        (status = 401, description = "Credentials rejected", body = Problem),
-        (status = 429, description = "Too many requests for the tenant", body = Problem),
-        (status = 422, description = "Invalid body", body = Problem),
+        (status = 401, description = "Credentials rejected", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests for the tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn sign_in(
     State(state): State<AppState>,
@@ -104,8 +104,8 @@ pub(crate) async fn sign_in(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Signed out; the token no longer works"),
-        (status = 401, description = "Missing, expired or revoked token", body = Problem),
-        (status = 422, description = "The token is an API token, not a session", body = Problem),
+        (status = 401, description = "Missing, expired or revoked token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The token is an API token, not a session", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn sign_out(mut tx: AuditedTx<AnyAccess>) -> Result<StatusCode, ApiError> {
     let principal = tx

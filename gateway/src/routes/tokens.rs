@@ -106,8 +106,8 @@ fn validate(body: &NewToken) -> Result<Option<DateTime<Utc>>, ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Token created", body = TokenCreated),
-        (status = 403, description = "Not an admin", body = Problem),
-        (status = 422, description = "Invalid body", body = Problem),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn create(
     mut tx: AuditedTx<AdminAccess>,
@@ -143,7 +143,7 @@ pub(crate) async fn create(
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 200, description = "Tokens, newest first", body = Vec<TokenView>),
-        (status = 403, description = "Not an admin", body = Problem),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn list(mut read: ReadTx) -> Result<Json<Vec<TokenView>>, ApiError> {
     read.principal.require(Access::Admin)?;
@@ -156,8 +156,8 @@ pub(crate) async fn list(mut read: ReadTx) -> Result<Json<Vec<TokenView>>, ApiEr
     params(("id" = Uuid, Path, description = "Token id")),
     responses(
         (status = 200, description = "Token revoked", body = TokenView),
-        (status = 403, description = "Not an admin", body = Problem),
-        (status = 404, description = "No such token in the tenant", body = Problem),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such token in the tenant", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn revoke(
     mut tx: AuditedTx<AdminAccess>,

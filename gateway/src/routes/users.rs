@@ -91,9 +91,9 @@ pub fn validate_new_user(email: &str, password: &str, role: &str) -> Result<(), 
     security(("bearer" = [])),
     responses(
         (status = 201, description = "User created", body = UserView),
-        (status = 403, description = "Not an admin", body = Problem),
-        (status = 409, description = "The e-mail address is taken in this tenant", body = Problem),
-        (status = 422, description = "Invalid body", body = Problem),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The e-mail address is taken in this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid body", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn create(
     mut tx: AuditedTx<AdminAccess>,
@@ -133,7 +133,7 @@ pub(crate) async fn create(
 #[utoipa::path(get, path = "/api/v1/users", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 200, description = "Users, by tenant and e-mail address", body = Vec<UserView>),
-        (status = 403, description = "Not an admin", body = Problem),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn list(mut read: ReadTx) -> Result<Json<Vec<UserView>>, ApiError> {
     read.principal.require(Access::Admin)?;

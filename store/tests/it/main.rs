@@ -2,6 +2,7 @@
 //! idempotent upserts, the audit chain and the embedded cluster.
 
 mod audit;
+mod auth;
 mod connect;
 mod embedded;
 mod isolation;
