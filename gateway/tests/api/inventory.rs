@@ -292,3 +292,48 @@ async fn unknown_routes_get_problem_details() {
     let wrong_method = app.call(Method::PATCH, "/api/v1/systems", None, None).await;
     assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
 }
+
+#[tokio::test]
+async fn evaluations_scans_and_users_read_back() {
+    let app = TestApp::new().await;
+    let token = app.token("acme", "admin").await;
+    let scan = app.scan_example(&token, "loan-screening").await;
+    let scan_id = scan["scan"]["id"].as_str().unwrap().to_owned();
+    let system_id = scan["system_ids"][0].as_str().unwrap().to_owned();
+
+    let fetched = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/scans/{scan_id}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(fetched.status, StatusCode::OK);
+    assert_eq!(fetched.json()["id"], json!(scan_id));
+    assert_eq!(fetched.json()["status"], "completed");
+
+    let uri = format!("/api/v1/evaluations?system_id={system_id}&framework=eu-ai-act&limit=500");
+    let evaluations = app.call(Method::GET, &uri, Some(&token), None).await;
+    assert_eq!(evaluations.status, StatusCode::OK, "{}", evaluations.text());
+    let items = evaluations.json()["items"].as_array().unwrap().clone();
+    assert!(!items.is_empty());
+    for item in &items {
+        assert_eq!(item["system_id"], json!(system_id));
+        assert_eq!(item["framework"], "eu-ai-act");
+    }
+    let status = items[0]["status"].as_str().unwrap().to_owned();
+    let uri = format!("/api/v1/evaluations?status={status}&limit=500");
+    let by_status = app.call(Method::GET, &uri, Some(&token), None).await.json();
+    for item in by_status["items"].as_array().unwrap() {
+        assert_eq!(item["status"], json!(status));
+    }
+
+    app.session("acme", "lee@example.org", "auditor").await;
+    let users = app
+        .call(Method::GET, "/api/v1/users", Some(&token), None)
+        .await;
+    assert_eq!(users.status, StatusCode::OK);
+    assert_eq!(users.json()[0]["email"], "lee@example.org");
+    assert!(users.json()[0].get("password_hash").is_none());
+}
