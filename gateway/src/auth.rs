@@ -6,6 +6,7 @@
 //! principal (tenant, role or scope) comes from the row that hash finds, so
 //! no request parameter can name a tenant.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use argon2::Argon2;
@@ -245,7 +246,16 @@ fn check_rate_limit(state: &AppState, principal: &Principal) -> Result<(), ApiEr
 /// Takes one request from the budget of `tenant`; sign-in attempts share it,
 /// so password guessing against a tenant is bounded by the same rate.
 pub(crate) fn check_tenant_budget(state: &AppState, tenant: &TenantPath) -> Result<(), ApiError> {
-    let key = tenant.as_str().to_owned();
+    check_budget(state, tenant.as_str().to_owned())
+}
+
+/// Takes one sign-in attempt from the budget of the client address, so
+/// attempts spread over many tenant names are bounded too.
+pub(crate) fn check_sign_in_budget(state: &AppState, ip: IpAddr) -> Result<(), ApiError> {
+    check_budget(state, format!("sign-in:{ip}"))
+}
+
+fn check_budget(state: &AppState, key: String) -> Result<(), ApiError> {
     match state.limiter().check_key(&key) {
         Ok(()) => Ok(()),
         Err(not_until) => {

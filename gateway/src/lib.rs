@@ -88,8 +88,23 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let pruning = tokio::spawn(prune_rate_limits(state.clone()));
     let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
+    let served = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    pruning.abort();
+    let _ = pruning.await;
+    served
+}
+
+/// Interval between prunings of idle rate-limiter keys.
+const RATE_LIMIT_PRUNE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+async fn prune_rate_limits(state: AppState) {
+    let mut interval = tokio::time::interval(RATE_LIMIT_PRUNE_INTERVAL);
+    loop {
+        interval.tick().await;
+        state.forget_idle_rate_limits();
+    }
 }

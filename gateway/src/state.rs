@@ -62,7 +62,8 @@ struct Inner {
     coordinator: Arc<Coordinator>,
     rule_book: Arc<RuleBook>,
     config: GatewayConfig,
-    /// Per-tenant request budget, keyed by tenant path.
+    /// Request budgets, keyed by tenant path, and sign-in budgets keyed by
+    /// client address.
     limiter: DefaultKeyedRateLimiter<String>,
 }
 
@@ -104,6 +105,13 @@ impl AppState {
     /// Returns the operator settings.
     pub(crate) fn config(&self) -> &GatewayConfig {
         &self.inner.config
+    }
+
+    /// Drops rate-limiter entries of keys idle long enough to be back at a
+    /// full budget, so keys from sign-in attempts do not accumulate.
+    pub(crate) fn forget_idle_rate_limits(&self) {
+        self.inner.limiter.retain_recent();
+        self.inner.limiter.shrink_to_fit();
     }
 
     /// Returns the per-tenant rate limiter.

@@ -63,6 +63,9 @@ pub(crate) async fn sign_in(
 ) -> Result<(StatusCode, Json<SessionCreated>), ApiError> {
     let path = TenantPath::from_slug_path(&body.tenant)
         .map_err(|error| ApiError::invalid("tenant", error.to_string()))?;
+    if let Some(ip) = meta.ip {
+        auth::check_sign_in_budget(&state, ip)?;
+    }
     auth::check_tenant_budget(&state, &path)?;
     let mut tx = AuditedTx::begin_unauthenticated(&state, &TenantContext::new(path), meta).await?;
     let user = store::users::find_for_sign_in(tx.tx(), &body.email).await?;

@@ -290,3 +290,33 @@ async fn duplicate_user_gets_409() {
             .contains("kim@example.org")
     );
 }
+
+#[tokio::test]
+async fn sign_in_attempts_are_limited_per_client_address() {
+    let config = gateway::GatewayConfig {
+        rate_per_second: std::num::NonZeroU32::new(1).unwrap(),
+        rate_burst: std::num::NonZeroU32::new(2).unwrap(),
+        ..gateway::GatewayConfig::default()
+    };
+    let app = TestApp::with_config(config).await;
+    // Sent together, because a password check in a debug build takes long
+    // enough to refill the budget between sequential attempts.
+    let attempts = ["a", "b", "c"].map(|tenant| {
+        let body = json!({"tenant": tenant, "email": "x@example.org", "password": PASSWORD});
+        app.call(Method::POST, "/api/v1/sessions", None, Some(body))
+    });
+    let mut statuses: Vec<StatusCode> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|response| response.status)
+        .collect();
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+}
