@@ -117,6 +117,11 @@ pub(crate) struct ScanQuery {
 }
 
 /// Scans a folder on the server and returns once the scan has finished.
+///
+/// NOTE: the response waits for the whole scan, because the coordinator
+/// assigns the scan id when it starts the scan and returns it only with the
+/// outcome. A large tree can outlast a client's timeout; the scan then still
+/// finishes and shows up in GET /api/v1/scans.
 #[utoipa::path(post, path = "/api/v1/scans", tag = "scans", request_body = NewScanBody,
     security(("bearer" = [])),
     responses(

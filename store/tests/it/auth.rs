@@ -150,3 +150,20 @@ async fn lookup_function_is_not_public() {
     .unwrap();
     assert!(app_can_execute);
 }
+
+#[tokio::test]
+async fn read_only_transaction_rejects_writes() {
+    let db = TestDb::new().await;
+    seed_tenant(&db.store, "acme").await;
+    let mut tx = db.store.begin_read_only(&context("acme")).await.unwrap();
+    assert_eq!(count_rows(tx.conn_for_tests(), "ai_systems").await, 1);
+    let error = sqlx::query("UPDATE ai_systems SET name = 'changed'")
+        .execute(tx.conn_for_tests())
+        .await
+        .unwrap_err();
+    let code = error
+        .as_database_error()
+        .and_then(|error| error.code())
+        .unwrap();
+    assert_eq!(code, "25006", "read_only_sql_transaction: {error}");
+}
