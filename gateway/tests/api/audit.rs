@@ -324,4 +324,42 @@ async fn concurrent_writers_keep_one_chain() {
         verify["rows_checked"],
         json!(NUM_WRITERS * NUM_MUTATIONS + 1)
     );
+
+    let export = app
+        .call(Method::GET, "/api/v1/audit.csv", Some(&token), None)
+        .await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert!(
+        export.body.len() > 64 * 1024,
+        "the export spans several chunks"
+    );
+    let num_records = export.text().matches("\r\n").count();
+    assert_eq!(
+        num_records,
+        NUM_WRITERS * NUM_MUTATIONS + 2,
+        "header plus one record per row"
+    );
+
+    let future = (chrono::Utc::now() + chrono::Duration::hours(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let after_now = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/audit?from={future}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(after_now.status, StatusCode::OK, "{}", after_now.text());
+    assert_eq!(after_now.json()["items"], json!([]));
+    let reversed = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/audit?from={future}&to=2020-01-01T00:00:00Z"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(reversed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reversed.json()["field"], "to");
 }
