@@ -3,6 +3,7 @@
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::Uri;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
@@ -58,18 +59,41 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
-            Err(rejection) => Err(query_rejection(rejection)),
+            Err(rejection) => Err(query_rejection::<T>(parts.uri.query(), rejection)),
         }
     }
 }
 
-fn query_rejection(rejection: QueryRejection) -> ApiError {
+/// Names the parameter at fault by parsing each `key=value` pair of the
+/// query on its own, which works because every query type's fields are
+/// optional; falls back to the whole message without a field.
+fn query_rejection<T: DeserializeOwned>(
+    query: Option<&str>,
+    rejection: QueryRejection,
+) -> ApiError {
+    let hint = "the OpenAPI document lists each query parameter and its type";
+    for pair in query
+        .unwrap_or("")
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+    {
+        let Ok(uri) = format!("/?{pair}").parse::<Uri>() else {
+            continue;
+        };
+        if let Err(pair_rejection) = axum::extract::Query::<T>::try_from_uri(&uri) {
+            let key = pair.split_once('=').map_or(pair, |(key, _)| key);
+            return ApiError::invalid(
+                key,
+                format!(
+                    "query parameter `{key}`: {}; {hint}",
+                    pair_rejection.body_text()
+                ),
+            );
+        }
+    }
     ApiError::Invalid {
         field: None,
-        detail: format!(
-            "{}; the OpenAPI document lists each query parameter and its type",
-            rejection.body_text()
-        ),
+        detail: format!("{}; {hint}", rejection.body_text()),
     }
 }
 

@@ -226,7 +226,10 @@ async fn invalid_query_values_name_the_field() {
         ("/api/v1/systems?risk_class=extreme", Some("risk_class")),
         ("/api/v1/evaluations?framework=nope", Some("framework")),
         ("/api/v1/systems/not-a-uuid", Some("id")),
-        ("/api/v1/systems?colour=red", None),
+        ("/api/v1/systems?colour=red", Some("colour")),
+        ("/api/v1/systems?limit=many", Some("limit")),
+        ("/api/v1/findings?system_id=42", Some("system_id")),
+        ("/api/v1/audit?from=yesterday", Some("from")),
     ];
     for (uri, field) in cases {
         let response = app.call(Method::GET, uri, Some(&token), None).await;
