@@ -27,13 +27,13 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
 
 fn json_rejection(rejection: JsonRejection, limit_bytes: usize) -> ApiError {
     match rejection {
-        JsonRejection::JsonDataError(error) => ApiError::Invalid {
-            field: None,
-            detail: format!(
-                "{}; see the request schema in /api/v1/openapi.json",
-                error.body_text()
-            ),
-        },
+        JsonRejection::JsonDataError(error) => {
+            let text = error.body_text();
+            ApiError::Invalid {
+                field: json_error_field(&text),
+                detail: format!("{text}; see the request schema in /api/v1/openapi.json"),
+            }
+        }
         JsonRejection::JsonSyntaxError(error) => {
             ApiError::BadRequest(format!("{}; send one JSON object", error.body_text()))
         }
@@ -47,6 +47,26 @@ fn json_rejection(rejection: JsonRejection, limit_bytes: usize) -> ApiError {
         }
         other => ApiError::BadRequest(other.body_text()),
     }
+}
+
+/// Finds the field in axum's JSON data error text, which reads
+/// `Failed to deserialize the JSON body into the target type: <path>: <message>`
+/// for a bad value and names the field in backquotes for a missing or unknown one.
+fn json_error_field(text: &str) -> Option<String> {
+    let message = text
+        .split_once("target type: ")
+        .map_or(text, |(_, rest)| rest);
+    for marker in ["missing field `", "unknown field `"] {
+        if let Some((_, rest)) = message.split_once(marker) {
+            return rest.split_once('`').map(|(field, _)| field.to_owned());
+        }
+    }
+    let (path, _) = message.split_once(": ")?;
+    let is_path = !path.is_empty()
+        && path
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '.' | '[' | ']'));
+    is_path.then(|| path.to_owned())
 }
 
 /// Query parameters.
@@ -117,4 +137,37 @@ fn path_rejection(rejection: PathRejection) -> ApiError {
         "id",
         format!("{}; ids in paths are UUIDs", rejection.body_text()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_error_field_reads_path_and_backquoted_names() {
+        let prefix = "Failed to deserialize the JSON body into the target type: ";
+        let cases = [
+            (
+                "frameworks: invalid type: string \"x\", expected a sequence at line 1 column 20",
+                Some("frameworks"),
+            ),
+            (
+                "frameworks[1]: invalid type: integer `3`, expected a string at line 1 column 9",
+                Some("frameworks[1]"),
+            ),
+            ("missing field `path` at line 1 column 2", Some("path")),
+            (
+                "unknown field `extra`, expected `frameworks` at line 1 column 9",
+                Some("extra"),
+            ),
+            (
+                "invalid type: integer `1`, expected struct Body at line 1 column 1",
+                None,
+            ),
+        ];
+        for (message, field) in cases {
+            let text = format!("{prefix}{message}");
+            assert_eq!(json_error_field(&text).as_deref(), field, "{message}");
+        }
+    }
 }

@@ -340,3 +340,58 @@ async fn evaluations_scans_and_users_read_back() {
     assert_eq!(users.json()[0]["email"], "lee@example.org");
     assert!(users.json()[0].get("password_hash").is_none());
 }
+
+#[tokio::test]
+async fn invalid_json_values_name_the_field() {
+    let app = TestApp::new().await;
+    let token = app.token("acme", "admin").await;
+    let cases = [
+        (
+            "/api/v1/subscriptions",
+            Method::PUT,
+            json!({"frameworks": "eu-ai-act"}),
+            "frameworks",
+        ),
+        (
+            "/api/v1/subscriptions",
+            Method::PUT,
+            json!({"frameworks": [], "extra": 1}),
+            "extra",
+        ),
+        (
+            "/api/v1/subscriptions",
+            Method::PUT,
+            json!({"frameworks": ["a", 3]}),
+            "frameworks[1]",
+        ),
+        (
+            "/api/v1/scans",
+            Method::POST,
+            json!({"frameworks": []}),
+            "path",
+        ),
+        (
+            "/api/v1/tokens",
+            Method::POST,
+            json!({"name": "x", "scope": "root"}),
+            "scope",
+        ),
+    ];
+    for (uri, method, body, field) in cases {
+        let response = app
+            .call(method, uri, Some(&token), Some(body.clone()))
+            .await;
+        assert_eq!(
+            response.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            response.text()
+        );
+        assert_eq!(
+            response.json()["field"],
+            field,
+            "{body}: {}",
+            response.text()
+        );
+    }
+}
