@@ -25,10 +25,10 @@ use crate::state::AppState;
 /// Header carrying the request id; set by the gateway when the client sends none.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
-/// Longest client-supplied request id that is recorded.
+/// Maximum length of a client-supplied request id that is recorded.
 const MAX_REQUEST_ID_LEN: usize = 128;
 
-/// Longest user agent that is recorded.
+/// Maximum length of a user agent that is recorded.
 const MAX_USER_AGENT_LEN: usize = 512;
 
 /// Flag set when a request commits an [`AuditedTx`], so the request log can
@@ -47,7 +47,7 @@ impl AuditFlag {
     }
 }
 
-/// Where a request came from, for the audit trail.
+/// Origin of a request, for the audit trail.
 #[derive(Debug, Clone, Default)]
 pub struct RequestMeta {
     /// Client address of the TCP connection.

@@ -26,7 +26,7 @@ use crate::state::AppState;
 /// Prefix of every secret token, so leaked tokens are easy to recognise.
 pub const TOKEN_PREFIX: &str = "sec_";
 
-/// What a principal may do; each level includes the ones below it.
+/// Access level of a principal; each level includes the ones below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Access {
     /// Read data (auditors, `read` tokens).
@@ -156,7 +156,7 @@ pub fn verify_password(password: &str, phc_hash: &str) -> bool {
         .is_ok()
 }
 
-/// A hash of a password nobody knows, checked when a sign-in names no known
+/// Hash of a random password, checked when a sign-in names no known
 /// user, so a wrong e-mail address costs the same time as a wrong password.
 pub(crate) fn decoy_hash() -> &'static str {
     static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -237,8 +237,8 @@ fn principal_from_row(
     })
 }
 
-/// Takes one request from the tenant's budget, or answers 429 with the
-/// number of seconds until the next request would be accepted.
+/// Takes one request from the tenant's budget, or returns a 429 problem with
+/// the number of seconds until the next request would be accepted.
 fn check_rate_limit(state: &AppState, principal: &Principal) -> Result<(), ApiError> {
     check_tenant_budget(state, principal.tenant.path())
 }

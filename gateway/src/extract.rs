@@ -86,7 +86,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
 /// Names the parameter at fault by parsing each `key=value` pair of the
 /// query on its own, which works because every query type's fields are
-/// optional; falls back to the whole message without a field.
+/// optional. Without a culprit the problem carries the whole message.
 fn query_rejection<T: DeserializeOwned>(
     query: Option<&str>,
     rejection: QueryRejection,

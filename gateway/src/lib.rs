@@ -3,8 +3,8 @@
 //! OpenAPI 3.1 document at `/api/v1/openapi.json`.
 //!
 //! Every request runs in a transaction of the tenant its bearer token was
-//! bound to when issued ([`Principal`]); reads get a read-only transaction
-//! and changes an [`AuditedTx`] that commits only with an audit row.
+//! bound to when issued ([`Principal`]). Reads get a read-only transaction,
+//! and changes get an [`AuditedTx`] that commits only with an audit row.
 
 mod audited;
 mod auth;
@@ -55,7 +55,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// Builds the gateway's router with its middleware: request ids (a
 /// `x-request-id` header is set when the client sends none, and echoed on the
-/// response), the body size limit, and problem-details answers for unknown
+/// response), the body size limit, and problem-details responses for unknown
 /// routes and methods.
 pub fn router(state: AppState) -> Router {
     let (routes, document) = routes::api_router().split_for_parts();

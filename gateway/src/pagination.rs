@@ -37,8 +37,8 @@ pub(crate) struct Page<T> {
 }
 
 impl PageQuery {
-    /// Validates the parameters and asks the store for one row more than the
-    /// page size, to tell whether another page follows.
+    /// Validates the parameters and requests one row more than the page size
+    /// from the store, to tell whether another page follows.
     pub(crate) fn to_request(&self) -> Result<PageRequest, ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_PAGE_SIZE);
         if !(1..=MAX_PAGE_SIZE).contains(&limit) {

@@ -42,7 +42,7 @@ pub enum ApiError {
     Invalid {
         /// Field, query parameter or path segment at fault, when known.
         field: Option<String>,
-        /// What is wrong and how to fix it.
+        /// Fault and its fix.
         detail: String,
     },
     /// The body is not JSON at all.
@@ -84,7 +84,7 @@ pub struct Problem {
     pub title: String,
     /// HTTP status code.
     pub status: u16,
-    /// What went wrong in this request and how to fix it.
+    /// Fault in this request and its fix.
     pub detail: String,
     /// Request field, query parameter or path segment at fault.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -212,12 +212,12 @@ impl From<store::Error> for ApiError {
     }
 }
 
-/// Answers requests that match no route.
+/// Returns a 404 problem for requests that match no route.
 pub(crate) async fn no_route(uri: axum::http::Uri) -> ApiError {
     ApiError::NoRoute(uri.path().to_owned())
 }
 
-/// Answers requests with a method the route does not serve.
+/// Returns a 405 problem for a method the route does not serve.
 pub(crate) async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed
 }

@@ -12,10 +12,10 @@ pub(crate) async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Reports whether the database answers a trivial query.
+/// Reports whether the database responds to a trivial query.
 #[utoipa::path(get, path = "/readyz", tag = "health",
     responses(
-        (status = 200, description = "The database answers", body = String),
+        (status = 200, description = "The database responds", body = String),
         (status = 503, description = "The database does not answer", body = crate::problem::Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
