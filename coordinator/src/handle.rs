@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use crate::actors::coordinator::{CoordinatorActor, CoordinatorMsg};
 use crate::classify::Classification;
 use crate::crawl::ScopeCrawler;
-use crate::scan::{ScanError, ScanOutcome, ScanRequest};
+use crate::scan::{ScanError, ScanHandle, ScanOutcome, ScanReplies, ScanRequest};
 
 /// Classification function run by the classifier pool. Tests replace it to inject failures.
 pub type ClassifyFn =
@@ -108,11 +108,22 @@ impl Coordinator {
         Ok(Coordinator { root, join })
     }
 
+    /// Records a scan and starts it; returns once the `scans` row exists, with a handle that
+    /// yields the outcome.
+    pub async fn start_scan(&self, request: ScanRequest) -> Result<ScanHandle, ScanError> {
+        let (replies, started_rx, finished_rx) = ScanReplies::new();
+        self.root
+            .cast(CoordinatorMsg::StartScan(request, replies))
+            .map_err(|error| ScanError::Aborted(format!("coordinator unavailable: {error}")))?;
+        let scan_id = started_rx
+            .await
+            .map_err(|_| ScanError::Aborted("coordinator stopped before the scan started".to_owned()))??;
+        Ok(ScanReplies::handle(scan_id, finished_rx))
+    }
+
     /// Runs one scan to completion and returns its outcome.
     pub async fn scan(&self, request: ScanRequest) -> Result<ScanOutcome, ScanError> {
-        let reply = ractor::call!(self.root, CoordinatorMsg::StartScan, request)
-            .map_err(|error| ScanError::Aborted(format!("coordinator unavailable: {error}")))?;
-        reply
+        self.start_scan(request).await?.outcome().await
     }
 
     /// Stops the tree and waits until every actor has exited.

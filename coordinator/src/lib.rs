@@ -21,4 +21,6 @@ mod scan;
 
 pub use crawl::{CodeCrawler, CrawlError, CrawlReport, ScopeCrawler};
 pub use handle::{ClassifyFn, Coordinator, CoordinatorConfig, RestartPolicy};
-pub use scan::{ScanError, ScanOutcome, ScanRequest, ScanStatus, ScopeOutcome, ScopeStatus};
+pub use scan::{
+    ScanError, ScanHandle, ScanOutcome, ScanRequest, ScanStatus, ScopeOutcome, ScopeStatus,
+};

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::Serialize;
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 /// A request to scan code roots for one tenant.
@@ -88,6 +89,57 @@ pub struct ScanOutcome {
     pub system_ids: Vec<Uuid>,
     /// Frameworks evaluated.
     pub frameworks: Vec<String>,
+}
+
+/// A scan that has been recorded and is running.
+#[derive(Debug)]
+pub struct ScanHandle {
+    scan_id: Uuid,
+    finished_rx: oneshot::Receiver<Result<ScanOutcome, ScanError>>,
+}
+
+impl ScanHandle {
+    /// Returns the id of the `scans` row, which exists from the moment the handle does.
+    pub fn scan_id(&self) -> Uuid {
+        self.scan_id
+    }
+
+    /// Waits until the scan has finished and returns its outcome.
+    pub async fn outcome(self) -> Result<ScanOutcome, ScanError> {
+        self.finished_rx
+            .await
+            .map_err(|_| ScanError::Aborted(format!("scan {} lost its tenant actor", self.scan_id)))?
+    }
+}
+
+/// Ports a tenant actor answers on: once when the scan is recorded, once when it ends.
+pub(crate) struct ScanReplies {
+    /// Receives the scan id, or the error that kept the scan from starting.
+    pub(crate) started_tx: oneshot::Sender<Result<Uuid, ScanError>>,
+    /// Receives the outcome.
+    pub(crate) finished_tx: oneshot::Sender<Result<ScanOutcome, ScanError>>,
+}
+
+impl ScanReplies {
+    /// Creates the ports and the caller's ends: the start receiver and a handle builder.
+    pub(crate) fn new() -> (ScanReplies, oneshot::Receiver<Result<Uuid, ScanError>>, oneshot::Receiver<Result<ScanOutcome, ScanError>>) {
+        let (started_tx, started_rx) = oneshot::channel();
+        let (finished_tx, finished_rx) = oneshot::channel();
+        (ScanReplies { started_tx, finished_tx }, started_rx, finished_rx)
+    }
+
+    /// Builds the caller's handle once the scan id is known.
+    pub(crate) fn handle(
+        scan_id: Uuid,
+        finished_rx: oneshot::Receiver<Result<ScanOutcome, ScanError>>,
+    ) -> ScanHandle {
+        ScanHandle { scan_id, finished_rx }
+    }
+
+    /// Reports an error that kept the scan from starting.
+    pub(crate) fn reject(self, error: ScanError) {
+        let _ = self.started_tx.send(Err(error));
+    }
 }
 
 /// Error that prevents a scan from starting or finishing.

@@ -295,3 +295,36 @@ async fn tenants_see_only_their_own_systems() {
     }
     coordinator.shutdown().await;
 }
+
+#[tokio::test]
+async fn start_scan_returns_recorded_id_before_outcome() {
+    let db = TestDb::new().await;
+    let tree = tempfile::tempdir().unwrap();
+    write_project(tree.path());
+    let coordinator = start(&db, code_crawler()).await;
+
+    let handle = coordinator.start_scan(request("acme", vec![tree.path().to_path_buf()])).await.unwrap();
+    let scan_id = handle.scan_id();
+    let mut tx = db.store.begin(&context("acme")).await.unwrap();
+    let recorded = store::scans::get(&mut tx, scan_id).await.unwrap();
+    tx.commit().await.unwrap();
+    let outcome = handle.outcome().await.unwrap();
+
+    assert!(recorded.is_some());
+    assert_eq!(outcome.scan_id, scan_id);
+    assert_eq!(outcome.status, ScanStatus::Completed);
+    coordinator.shutdown().await;
+}
+
+#[tokio::test]
+async fn start_scan_rejects_unknown_framework() {
+    let db = TestDb::new().await;
+    let coordinator = start(&db, code_crawler()).await;
+    let mut unknown = request("acme", vec![PathBuf::from("/tmp")]);
+    unknown.frameworks = vec!["not-a-framework".to_owned()];
+
+    let error = coordinator.start_scan(unknown).await.unwrap_err();
+
+    assert!(error.to_string().contains("not-a-framework"), "error: {error}");
+    coordinator.shutdown().await;
+}

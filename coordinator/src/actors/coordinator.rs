@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use ractor::factory::{Factory, FactoryArguments, queues, routing};
-use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use ractor::{Actor, ActorProcessingErr, ActorRef, SupervisionEvent};
 use store::TenantPath;
 use tracing::{error, info};
 
@@ -15,7 +15,7 @@ use super::classifier::{ClassifierWorker, ClassifyMsg, SystemKey};
 use super::tenant::{TenantActor, TenantArgs, TenantMsg};
 use super::writer::{WriterActor, WriterArgs};
 use crate::handle::CoordinatorConfig;
-use crate::scan::{ScanError, ScanOutcome, ScanRequest};
+use crate::scan::{ScanError, ScanReplies, ScanRequest};
 
 /// Root actor of the tree.
 pub(crate) struct CoordinatorActor;
@@ -23,7 +23,7 @@ pub(crate) struct CoordinatorActor;
 /// Messages to the root actor.
 pub(crate) enum CoordinatorMsg {
     /// Routes a scan to its tenant actor, starting it when needed.
-    StartScan(ScanRequest, RpcReplyPort<Result<ScanOutcome, ScanError>>),
+    StartScan(ScanRequest, ScanReplies),
     /// A tenant actor runs no scan after handling `num_requests` requests.
     TenantIdle {
         /// Tenant path.
@@ -131,17 +131,15 @@ impl Actor for CoordinatorActor {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            CoordinatorMsg::StartScan(request, reply) => {
+            CoordinatorMsg::StartScan(request, replies) => {
                 match tenant_for(&myself, state, &request.tenant).await {
                     Ok(entry) => {
                         entry.num_routed += 1;
-                        if let Err(error) = entry.tenant.cast(TenantMsg::StartScan(request, reply)) {
+                        if let Err(error) = entry.tenant.cast(TenantMsg::StartScan(request, replies)) {
                             error!(%error, "tenant actor stopped before it took the scan");
                         }
                     }
-                    Err(scan_error) => {
-                        let _ = reply.send(Err(scan_error));
-                    }
+                    Err(scan_error) => replies.reject(scan_error),
                 }
             }
             CoordinatorMsg::TenantIdle { path, num_requests } => {

@@ -8,7 +8,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
+use tokio::sync::oneshot;
 use serde_json::json;
 use store::{TenantContext, TenantPath};
 use tracing::{error, info};
@@ -18,7 +19,9 @@ use super::Shared;
 use super::coordinator::CoordinatorMsg;
 use super::connector::{ConnectorActor, ConnectorArgs, ConnectorReport};
 use super::writer::{FinishScan, WriterMsg};
-use crate::scan::{ScanError, ScanOutcome, ScanRequest, ScanStatus, ScopeOutcome, ScopeStatus};
+use crate::scan::{
+    ScanError, ScanOutcome, ScanReplies, ScanRequest, ScanStatus, ScopeOutcome, ScopeStatus,
+};
 
 /// Framework a tenant is subscribed to when it has no subscription yet.
 const DEFAULT_FRAMEWORK: &str = "eu-ai-act";
@@ -37,8 +40,8 @@ pub(crate) struct TenantArgs {
 
 /// Messages to a tenant actor.
 pub(crate) enum TenantMsg {
-    /// Records and starts a scan; the reply is sent when it finishes.
-    StartScan(ScanRequest, RpcReplyPort<Result<ScanOutcome, ScanError>>),
+    /// Records and starts a scan, answering on the ports once recorded and once finished.
+    StartScan(ScanRequest, ScanReplies),
     /// A connector covered or gave up on all of its scopes.
     ConnectorFinished(Uuid, ConnectorReport),
 }
@@ -46,7 +49,7 @@ pub(crate) enum TenantMsg {
 /// A scan in progress.
 struct ActiveScan {
     /// Port of the caller waiting for the outcome.
-    reply: RpcReplyPort<Result<ScanOutcome, ScanError>>,
+    finished_tx: oneshot::Sender<Result<ScanOutcome, ScanError>>,
     /// Frameworks evaluated.
     frameworks: Vec<String>,
     /// Scope ids in request order, to report a failed connector.
@@ -100,10 +103,10 @@ impl Actor for TenantActor {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            TenantMsg::StartScan(request, reply) => {
+            TenantMsg::StartScan(request, replies) => {
                 state.num_requests += 1;
                 // The caller receives the error and reports it; it is logged here at info only.
-                if let Err(scan_error) = start_scan(&myself, state, request, reply).await {
+                if let Err(scan_error) = start_scan(&myself, state, request, replies).await {
                     info!(tenant.path = %state.ctx.path().as_str(), error = %scan_error, "scan did not start");
                 }
             }
@@ -152,17 +155,19 @@ async fn start_scan(
     myself: &ActorRef<TenantMsg>,
     state: &mut TenantState,
     request: ScanRequest,
-    reply: RpcReplyPort<Result<ScanOutcome, ScanError>>,
+    replies: ScanReplies,
 ) -> Result<(), String> {
     let recorded = record_scan(state, &request).await;
     let (scan_id, frameworks) = match recorded {
         Ok(recorded) => recorded,
         Err(scan_error) => {
             let message = scan_error.to_string();
-            let _ = reply.send(Err(scan_error));
+            replies.reject(scan_error);
             return Err(message);
         }
     };
+    let _ = replies.started_tx.send(Ok(scan_id));
+    let finished_tx = replies.finished_tx;
     let scopes: Vec<String> = request.targets.iter().map(|target| scope_id(target)).collect();
     let args = ConnectorArgs {
         ctx: state.ctx.clone(),
@@ -178,12 +183,12 @@ async fn start_scan(
     match myself.spawn_linked(Some(name), ConnectorActor, args).await {
         Ok((connector, _)) => {
             state.connectors.insert(connector.get_id(), scan_id);
-            state.scans.insert(scan_id, ActiveScan { reply, frameworks, scopes });
+            state.scans.insert(scan_id, ActiveScan { finished_tx, frameworks, scopes });
             Ok(())
         }
         Err(spawn_error) => {
             let message = format!("connector failed to start: {spawn_error}");
-            state.scans.insert(scan_id, ActiveScan { reply, frameworks, scopes });
+            state.scans.insert(scan_id, ActiveScan { finished_tx, frameworks, scopes });
             let report = failed_report(state, scan_id, &message);
             finish_scan(state, scan_id, report).await;
             Err(message)
@@ -341,7 +346,7 @@ async fn finish_scan(state: &mut TenantState, scan_id: Uuid, report: ConnectorRe
         Err(messaging) => Err(ScanError::Aborted(format!("writer unavailable: {messaging}"))),
     };
     info!(tenant.path = %state.ctx.path().as_str(), scan.id = %scan_id, scan.status = status.as_str(), "scan finished");
-    let _ = scan.reply.send(outcome);
+    let _ = scan.finished_tx.send(outcome);
 }
 
 /// Derives the scan status from its scopes: never `completed` with a scope missing.
