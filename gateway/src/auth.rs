@@ -262,6 +262,12 @@ fn check_budget(state: &AppState, key: String) -> Result<(), ApiError> {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             tracing::debug!(tenant.path = %key, retry_after_secs, "rate limit reached");
+            let budget = if key.starts_with("sign-in:") {
+                "sign_in"
+            } else {
+                "tenant"
+            };
+            crate::metrics::rate_limited(budget);
             Err(ApiError::RateLimited {
                 retry_after_secs: retry_after_secs.max(1),
             })

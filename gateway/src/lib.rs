@@ -11,6 +11,7 @@ mod auth;
 mod bootstrap;
 mod csv;
 mod extract;
+mod metrics;
 mod openapi;
 mod pagination;
 mod problem;
@@ -36,6 +37,10 @@ pub use auth::{
     verify_password,
 };
 pub use bootstrap::{BootstrapError, CreatedToken, create_api_token, create_user};
+pub use metrics::{
+    HTTP_REQUEST_DURATION, HTTP_REQUESTS, METRICS_PATH, MetricsError, RATE_LIMITED,
+    install_recorder as install_metrics_recorder,
+};
 pub use pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use problem::{ApiError, PROBLEM_JSON, Problem};
 pub use routes::{MIN_PASSWORD_LEN, validate_new_user};
@@ -69,6 +74,7 @@ pub fn router(state: AppState) -> Router {
                 async move { axum::Json(document.as_ref().clone()) }
             }),
         )
+        .route(METRICS_PATH, get(metrics::render))
         .fallback(problem::no_route)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(

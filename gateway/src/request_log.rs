@@ -32,6 +32,7 @@ pub(crate) async fn log_request(mut request: Request, next: Next) -> Response {
         .and_then(|value| value.to_str().ok())
         .unwrap_or("")
         .to_owned();
+    let method = request.method().clone();
     let span = tracing::info_span!(
         "http.request",
         http.method = %request.method(),
@@ -43,7 +44,9 @@ pub(crate) async fn log_request(mut request: Request, next: Next) -> Response {
 
     let _entered = span.enter();
     let status = response.status().as_u16();
-    let duration_ms = started.elapsed().as_millis() as u64;
+    let elapsed = started.elapsed();
+    let duration_ms = elapsed.as_millis() as u64;
+    crate::metrics::request_served(method.as_str(), &route, status, elapsed.as_secs_f64());
     match response.extensions().get::<ErrorCause>() {
         Some(ErrorCause(cause)) => {
             tracing::error!(http.status = status, duration_ms, error = %cause, "request failed");

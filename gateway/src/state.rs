@@ -37,6 +37,12 @@ pub struct GatewayConfig {
     pub rate_burst: NonZeroU32,
     /// Maximum request body in bytes.
     pub body_limit_bytes: usize,
+    /// Handle of the installed Prometheus recorder; `GET /metrics` is 404
+    /// without one.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Bearer token a scrape of `GET /metrics` must send; `None` leaves the
+    /// route open to anyone who can reach the listener.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for GatewayConfig {
@@ -47,6 +53,8 @@ impl Default for GatewayConfig {
             rate_per_second: NonZeroU32::new(DEFAULT_RATE_PER_SECOND).unwrap_or(NonZeroU32::MIN),
             rate_burst: NonZeroU32::new(DEFAULT_RATE_BURST).unwrap_or(NonZeroU32::MIN),
             body_limit_bytes: DEFAULT_BODY_LIMIT_BYTES,
+            metrics: None,
+            metrics_token: None,
         }
     }
 }

@@ -38,6 +38,15 @@ pub(crate) struct ServeArgs {
     /// Lifetime of a session token, in minutes.
     #[arg(long, env = "SECRUNA_SESSION_MINUTES", default_value_t = 720)]
     session_minutes: u64,
+    /// Bearer token that scrapes of GET /metrics must send; without it /metrics is open to
+    /// anyone who can reach the listen address.
+    #[arg(
+        long,
+        env = "SECRUNA_METRICS_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    metrics_token: Option<String>,
     #[command(flatten)]
     data_dir: DataDirArg,
 }
@@ -79,7 +88,8 @@ pub(crate) struct UserCreateArgs {
 
 /// Runs the gateway and the actor tree until SIGINT or SIGTERM.
 pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let config = gateway_config(&args)?;
+    let mut config = gateway_config(&args)?;
+    config.metrics = Some(gateway::install_metrics_recorder()?);
     let rule_book = Arc::new(rule_book::RuleBook::embedded().context("loading the rule book")?);
     let database = Database::open(args.data_dir.data_dir.clone()).await?;
     let result = serve(&database, rule_book, config, args.listen).await;
@@ -104,6 +114,7 @@ fn gateway_config(args: &ServeArgs) -> anyhow::Result<GatewayConfig> {
         session_ttl: std::time::Duration::from_secs(args.session_minutes.max(1) * 60),
         rate_per_second,
         rate_burst,
+        metrics_token: args.metrics_token.clone().filter(|token| !token.is_empty()),
         ..GatewayConfig::default()
     })
 }
