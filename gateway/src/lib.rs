@@ -17,6 +17,7 @@ mod pagination;
 mod problem;
 mod request_log;
 mod routes;
+mod secrets;
 mod state;
 
 use std::net::SocketAddr;
@@ -44,6 +45,7 @@ pub use metrics::{
 pub use pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use problem::{ApiError, PROBLEM_JSON, Problem};
 pub use routes::{MIN_PASSWORD_LEN, validate_new_user};
+pub use secrets::{SECRET_KEY_LEN, SecretError, SecretKey};
 pub use state::{
     AppState, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND,
     DEFAULT_SESSION_TTL, GatewayConfig,

@@ -18,6 +18,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         (name = "auth", description = "Sign-in, users and API tokens"),
         (name = "onboarding", description = "Framework catalogue and subscription"),
         (name = "inventory", description = "AI systems, findings and verdicts"),
+        (name = "connectors", description = "Code trees, cloud accounts and code hosts to discover in"),
         (name = "scans", description = "Discovery runs"),
         (name = "audit", description = "The tamper-evident audit trail"),
     )

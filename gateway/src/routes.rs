@@ -5,6 +5,7 @@
 
 mod audit;
 mod catalogue;
+mod connectors;
 mod health;
 mod inventory;
 mod scans;
@@ -39,6 +40,12 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(inventory::get_system))
         .routes(routes!(inventory::list_findings))
         .routes(routes!(inventory::list_evaluations))
+        .routes(routes!(connectors::create, connectors::list))
+        .routes(routes!(
+            connectors::get,
+            connectors::update,
+            connectors::delete
+        ))
         .routes(routes!(scans::start, scans::list))
         .routes(routes!(scans::get))
         .routes(routes!(audit::list))

@@ -43,6 +43,9 @@ pub struct GatewayConfig {
     /// Bearer token a scrape of `GET /metrics` must send; `None` leaves the
     /// route open to anyone who can reach the listener.
     pub metrics_token: Option<String>,
+    /// Key that encrypts connector secrets; without it the API rejects
+    /// requests that carry a secret.
+    pub secret_key: Option<crate::secrets::SecretKey>,
 }
 
 impl Default for GatewayConfig {
@@ -55,6 +58,7 @@ impl Default for GatewayConfig {
             body_limit_bytes: DEFAULT_BODY_LIMIT_BYTES,
             metrics: None,
             metrics_token: None,
+            secret_key: None,
         }
     }
 }

@@ -5,6 +5,7 @@ mod api {
 
     mod audit;
     mod auth;
+    mod connectors;
     mod inventory;
     mod metrics;
     mod openapi;

@@ -47,6 +47,15 @@ pub(crate) struct ServeArgs {
         hide_env_values = true
     )]
     metrics_token: Option<String>,
+    /// Key that encrypts connector secrets at rest: 32 random bytes in base64
+    /// (`openssl rand -base64 32`). Without it the API stores no secrets.
+    #[arg(
+        long,
+        env = "SECRUNA_SECRET_KEY",
+        value_name = "BASE64",
+        hide_env_values = true
+    )]
+    secret_key: Option<String>,
     #[command(flatten)]
     data_dir: DataDirArg,
 }
@@ -106,6 +115,15 @@ fn gateway_config(args: &ServeArgs) -> anyhow::Result<GatewayConfig> {
                 .with_context(|| format!("--scan-root `{}` cannot be resolved", root.display()))
         })
         .transpose()?;
+    let secret_key = args
+        .secret_key
+        .as_deref()
+        .filter(|key| !key.is_empty())
+        .map(gateway::SecretKey::from_base64)
+        .transpose()?;
+    if secret_key.is_none() {
+        tracing::warn!("SECRUNA_SECRET_KEY is not set; the API rejects connectors with secrets");
+    }
     let rate_per_second =
         NonZeroU32::new(args.rate_per_second).context("--rate-per-second must be at least 1")?;
     let rate_burst = NonZeroU32::new(args.rate_burst).context("--rate-burst must be at least 1")?;
@@ -115,6 +133,7 @@ fn gateway_config(args: &ServeArgs) -> anyhow::Result<GatewayConfig> {
         rate_per_second,
         rate_burst,
         metrics_token: args.metrics_token.clone().filter(|token| !token.is_empty()),
+        secret_key,
         ..GatewayConfig::default()
     })
 }

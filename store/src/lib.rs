@@ -26,6 +26,7 @@ mod pool;
 pub mod api_tokens;
 pub mod audit;
 pub mod audit_query;
+pub mod connectors;
 pub mod embedded;
 pub mod evaluations;
 pub mod findings;

@@ -192,7 +192,7 @@ pub(crate) async fn start(
 
 /// Resolves `requested` against the scan root and checks that the real path,
 /// symbolic links followed, stays inside it.
-fn resolve_target(root: &Path, requested: &str) -> Result<PathBuf, ApiError> {
+pub(crate) fn resolve_target(root: &Path, requested: &str) -> Result<PathBuf, ApiError> {
     if requested.trim().is_empty() {
         return Err(ApiError::invalid(
             "path",

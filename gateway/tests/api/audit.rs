@@ -59,6 +59,21 @@ async fn call_mutation(app: &TestApp, method: &str, path: &str, request_id: &str
             path.to_owned(),
             Some(json!({"frameworks": ["eu-ai-act"]})),
         ),
+        ("POST", "/api/v1/connectors") => (
+            Some(admin),
+            path.to_owned(),
+            Some(json!({"name": "repo", "kind": "git", "config": {"path": "loan-screening"}})),
+        ),
+        ("PATCH" | "DELETE", "/api/v1/connectors/{id}") => {
+            let name = format!("repo-{request_id}");
+            let body = json!({"name": name, "kind": "gcp", "config": {"project_id": "proj-123"}});
+            let created = app
+                .call(Method::POST, "/api/v1/connectors", Some(&admin), Some(body))
+                .await;
+            let id = created.json()["id"].as_str().unwrap().to_owned();
+            let body = (method == "PATCH").then(|| json!({"name": format!("{name}-renamed")}));
+            (Some(admin), format!("/api/v1/connectors/{id}"), body)
+        }
         ("POST", "/api/v1/scans") => (
             Some(admin),
             path.to_owned(),
@@ -143,7 +158,7 @@ async fn every_mutating_route_writes_an_audit_row() {
             num_checked += 1;
         }
     }
-    assert_eq!(num_checked, 7, "mutating routes checked");
+    assert_eq!(num_checked, 10, "mutating routes checked");
 }
 
 #[tokio::test]
