@@ -6,6 +6,7 @@
 mod audit;
 mod catalogue;
 mod connectors;
+mod declarations;
 mod health;
 mod inventory;
 mod scans;
@@ -37,7 +38,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
             catalogue::put_subscription
         ))
         .routes(routes!(inventory::list_systems))
-        .routes(routes!(inventory::get_system))
+        .routes(routes!(inventory::get_system, declarations::declare))
         .routes(routes!(inventory::list_findings))
         .routes(routes!(inventory::list_evaluations))
         .routes(routes!(connectors::create, connectors::list))

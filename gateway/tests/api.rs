@@ -6,6 +6,7 @@ mod api {
     mod audit;
     mod auth;
     mod connectors;
+    mod declarations;
     mod inventory;
     mod metrics;
     mod openapi;

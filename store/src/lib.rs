@@ -27,6 +27,7 @@ pub mod api_tokens;
 pub mod audit;
 pub mod audit_query;
 pub mod connectors;
+pub mod declared;
 pub mod embedded;
 pub mod evaluations;
 pub mod findings;

@@ -74,6 +74,13 @@ async fn call_mutation(app: &TestApp, method: &str, path: &str, request_id: &str
             let body = (method == "PATCH").then(|| json!({"name": format!("{name}-renamed")}));
             (Some(admin), format!("/api/v1/connectors/{id}"), body)
         }
+        ("PATCH", "/api/v1/systems/{id}") => {
+            app.scan_example(&admin, "loan-screening/support-chat")
+                .await;
+            let id = app.system_ids(&admin).await[0].clone();
+            let body = json!({"role": "deployer"});
+            (Some(admin), format!("/api/v1/systems/{id}"), Some(body))
+        }
         ("POST", "/api/v1/scans") => (
             Some(admin),
             path.to_owned(),
@@ -158,7 +165,7 @@ async fn every_mutating_route_writes_an_audit_row() {
             num_checked += 1;
         }
     }
-    assert_eq!(num_checked, 10, "mutating routes checked");
+    assert_eq!(num_checked, 11, "mutating routes checked");
 }
 
 #[tokio::test]
