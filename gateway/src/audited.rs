@@ -252,7 +252,16 @@ impl<A: RequiredAccess> AuditedTx<A> {
             user_agent: self.meta.user_agent.clone(),
             request_id: self.meta.request_id.clone(),
         };
+        let event = serde_json::json!({
+            "entity_type": entry.entity_type,
+            "entity_id": entry.entity_id,
+            "action": entry.action,
+            "actor_type": entry.actor_type,
+            "actor_id": entry.actor_id,
+            "request_id": entry.request_id,
+        });
         store::audit::append(&mut self.tx, entry).await?;
+        crate::webhooks::raise(&mut self.tx, "audit.appended", &event).await?;
         self.num_audit_rows += 1;
         Ok(())
     }

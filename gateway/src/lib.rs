@@ -19,6 +19,7 @@ mod request_log;
 mod routes;
 mod secrets;
 mod state;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -49,6 +50,11 @@ pub use secrets::{SECRET_KEY_LEN, SecretError, SecretKey};
 pub use state::{
     AppState, DEFAULT_BODY_LIMIT_BYTES, DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND,
     DEFAULT_SESSION_TTL, GatewayConfig,
+};
+pub use webhooks::{
+    AllowedNetwork, EVENT_ID_HEADER, EVENT_TYPE_HEADER, EVENT_TYPES, InvalidNetwork,
+    SIGNATURE_HEADER, TEST_EVENT, TIMESTAMP_HEADER, dispatch_due as dispatch_due_webhooks,
+    sign as sign_webhook,
 };
 
 /// Path of the OpenAPI document.
@@ -97,12 +103,16 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let pruning = tokio::spawn(prune_rate_limits(state.clone()));
+    let interval = state.config().webhook_poll_interval;
+    let dispatcher = tokio::spawn(webhooks::run_dispatcher(state.clone(), interval));
     let service = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await;
     pruning.abort();
     let _ = pruning.await;
+    dispatcher.abort();
+    let _ = dispatcher.await;
     served
 }
 

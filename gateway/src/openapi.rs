@@ -21,6 +21,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         (name = "connectors", description = "Code trees, cloud accounts and code hosts to discover in"),
         (name = "scans", description = "Discovery runs"),
         (name = "audit", description = "The tamper-evident audit trail"),
+        (name = "webhooks", description = "Signed event deliveries to tenant endpoints"),
     )
 )]
 pub(crate) struct ApiDoc;

@@ -13,6 +13,7 @@ mod scans;
 mod sessions;
 mod tokens;
 mod users;
+mod webhooks;
 
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -49,6 +50,9 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(scans::start, scans::list))
         .routes(routes!(scans::get))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::delete))
+        .routes(routes!(webhooks::test))
         .routes(routes!(audit::list))
         .routes(routes!(audit::export_csv))
         .routes(routes!(audit::verify))

@@ -46,6 +46,14 @@ pub struct GatewayConfig {
     /// Key that encrypts connector secrets; without it the API rejects
     /// requests that carry a secret.
     pub secret_key: Option<crate::secrets::SecretKey>,
+    /// Private, loopback or link-local networks webhooks may reach anyway.
+    pub webhook_allow: Vec<crate::webhooks::AllowedNetwork>,
+    /// Wait before the second delivery attempt; later waits double.
+    pub webhook_retry_base: Duration,
+    /// Attempts per event before it is marked failed.
+    pub webhook_max_attempts: u32,
+    /// Interval between dispatcher rounds.
+    pub webhook_poll_interval: Duration,
 }
 
 impl Default for GatewayConfig {
@@ -59,6 +67,10 @@ impl Default for GatewayConfig {
             metrics: None,
             metrics_token: None,
             secret_key: None,
+            webhook_allow: Vec::new(),
+            webhook_retry_base: Duration::from_secs(10),
+            webhook_max_attempts: 8,
+            webhook_poll_interval: Duration::from_secs(2),
         }
     }
 }

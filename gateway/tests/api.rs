@@ -11,4 +11,5 @@ mod api {
     mod metrics;
     mod openapi;
     mod tenancy;
+    mod webhooks;
 }

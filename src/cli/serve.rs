@@ -56,6 +56,10 @@ pub(crate) struct ServeArgs {
         hide_env_values = true
     )]
     secret_key: Option<String>,
+    /// Private, loopback or link-local network (CIDR) that webhooks may reach; repeatable.
+    /// Without it, destinations resolving to such addresses are rejected.
+    #[arg(long = "webhook-allow", value_name = "CIDR")]
+    webhook_allow: Vec<gateway::AllowedNetwork>,
     #[command(flatten)]
     data_dir: DataDirArg,
 }
@@ -134,6 +138,7 @@ fn gateway_config(args: &ServeArgs) -> anyhow::Result<GatewayConfig> {
         rate_burst,
         metrics_token: args.metrics_token.clone().filter(|token| !token.is_empty()),
         secret_key,
+        webhook_allow: args.webhook_allow.clone(),
         ..GatewayConfig::default()
     })
 }

@@ -30,10 +30,7 @@ pub struct Reclassified {
 /// Returns the declared facts and the last scan of a system visible to the
 /// tenant; `None` when there is no such system.
 #[instrument(skip_all, name = "store.declared.get", fields(tenant.path = %tx.tenant(), system.id = %id))]
-pub async fn get(
-    tx: &mut TenantTx,
-    id: Uuid,
-) -> Result<Option<(serde_json::Value, Uuid)>, Error> {
+pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Option<(serde_json::Value, Uuid)>, Error> {
     let row = sqlx::query_as("SELECT declared, changed_scan_id FROM ai_systems WHERE id = $1")
         .bind(id)
         .fetch_optional(tx.conn())

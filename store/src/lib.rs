@@ -39,6 +39,7 @@ pub mod systems;
 pub mod tenant_path;
 pub mod tenants;
 pub mod users;
+pub mod webhooks;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -81,6 +81,19 @@ async fn call_mutation(app: &TestApp, method: &str, path: &str, request_id: &str
             let body = json!({"role": "deployer"});
             (Some(admin), format!("/api/v1/systems/{id}"), Some(body))
         }
+        ("POST", "/api/v1/webhooks") => {
+            let body = json!({"url": "http://127.0.0.1:9/hook", "events": ["audit.appended"]});
+            (Some(admin), path.to_owned(), Some(body))
+        }
+        ("DELETE", "/api/v1/webhooks/{id}") | ("POST", "/api/v1/webhooks/{id}/test") => {
+            let body = json!({"url": "http://127.0.0.1:9/hook", "events": ["scan.completed"]});
+            let created = app
+                .call(Method::POST, "/api/v1/webhooks", Some(&admin), Some(body))
+                .await;
+            let id = created.json()["id"].as_str().unwrap().to_owned();
+            let uri = path.replace("{id}", &id);
+            (Some(admin), uri, None)
+        }
         ("POST", "/api/v1/scans") => (
             Some(admin),
             path.to_owned(),
@@ -117,7 +130,14 @@ struct AuditOrigin {
 
 #[tokio::test]
 async fn every_mutating_route_writes_an_audit_row() {
-    let app = TestApp::new().await;
+    let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [3u8; 32]);
+    let app = TestApp::with_config(gateway::GatewayConfig {
+        scan_root: Some(super::harness::examples_root()),
+        secret_key: Some(gateway::SecretKey::from_base64(&key).unwrap()),
+        webhook_allow: vec!["127.0.0.0/8".parse().unwrap()],
+        ..gateway::GatewayConfig::default()
+    })
+    .await;
     let document = serde_json::to_value(gateway::openapi()).unwrap();
     let admin_pool = app.db.admin_pool().await;
     let mut num_checked = 0;
@@ -165,7 +185,7 @@ async fn every_mutating_route_writes_an_audit_row() {
             num_checked += 1;
         }
     }
-    assert_eq!(num_checked, 11, "mutating routes checked");
+    assert_eq!(num_checked, 14, "mutating routes checked");
 }
 
 #[tokio::test]

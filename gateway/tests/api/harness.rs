@@ -25,6 +25,7 @@ pub(crate) const PASSWORD: &str = "correct horse battery";
 pub(crate) struct TestApp {
     pub(crate) db: TestDb,
     pub(crate) router: Router,
+    pub(crate) state: AppState,
 }
 
 /// A response with its body read.
@@ -75,7 +76,8 @@ impl TestApp {
         let coordinator = Arc::new(Coordinator::spawn(coordinator_config).await.unwrap());
         let state = AppState::new(db.store.clone(), coordinator, rule_book, config);
         TestApp {
-            router: gateway::router(state),
+            router: gateway::router(state.clone()),
+            state,
             db,
         }
     }

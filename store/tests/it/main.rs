@@ -16,7 +16,7 @@ use store::{Store, TenantContext, TenantPath};
 use uuid::Uuid;
 
 /// Tables with a tenant_path column and row-level security.
-const TENANT_TABLES: [&str; 12] = [
+const TENANT_TABLES: [&str; 15] = [
     "tenants",
     "framework_subscriptions",
     "connectors",
@@ -29,6 +29,9 @@ const TENANT_TABLES: [&str; 12] = [
     "users",
     "sessions",
     "api_tokens",
+    "webhook_endpoints",
+    "webhook_outbox",
+    "webhook_deliveries",
 ];
 
 fn context(slug_path: &str) -> TenantContext {

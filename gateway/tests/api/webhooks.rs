@@ -1,0 +1,343 @@
+//! Webhooks against a receiver on 127.0.0.1: signed bodies, stable event
+//! ids, retries, recorded attempts, and refused internal destinations.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, Method, StatusCode};
+use base64::Engine;
+use gateway::{GatewayConfig, SecretKey};
+use serde_json::{Value, json};
+
+use super::harness::{TestApp, examples_root};
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).unwrap().to_str().unwrap()
+    }
+}
+
+/// An HTTP receiver on 127.0.0.1 that returns 500 to the first `failures`
+/// requests and 204 afterwards.
+struct Receiver {
+    url: String,
+    received: Arc<Mutex<Vec<Received>>>,
+}
+
+async fn receiver(failures: usize) -> Receiver {
+    let received: Arc<Mutex<Vec<Received>>> = Arc::default();
+    let log = received.clone();
+    let handler = move |headers: HeaderMap, body: axum::body::Bytes| {
+        let log = log.clone();
+        async move {
+            let mut log = log.lock().unwrap();
+            log.push(Received {
+                headers,
+                body: body.to_vec(),
+            });
+            if log.len() <= failures {
+                StatusCode::INTERNAL_SERVER_ERROR
+            } else {
+                StatusCode::NO_CONTENT
+            }
+        }
+    };
+    let app = axum::Router::new().route("/hook", axum::routing::post(handler));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Receiver {
+        url: format!("http://{address}/hook"),
+        received,
+    }
+}
+
+fn config(allow_loopback: bool) -> GatewayConfig {
+    let key = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
+    GatewayConfig {
+        scan_root: Some(examples_root()),
+        secret_key: Some(SecretKey::from_base64(&key).unwrap()),
+        webhook_allow: if allow_loopback {
+            vec!["127.0.0.0/8".parse().unwrap()]
+        } else {
+            Vec::new()
+        },
+        webhook_retry_base: Duration::ZERO,
+        webhook_max_attempts: 3,
+        ..GatewayConfig::default()
+    }
+}
+
+async fn create_endpoint(
+    app: &TestApp,
+    token: &str,
+    url: &str,
+    format: &str,
+    events: Value,
+) -> Value {
+    let body = json!({"url": url, "format": format, "events": events});
+    let response = app
+        .call(Method::POST, "/api/v1/webhooks", Some(token), Some(body))
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
+    response.json()
+}
+
+fn assert_signed(request: &Received, secret: &str) {
+    let timestamp: i64 = request.header(gateway::TIMESTAMP_HEADER).parse().unwrap();
+    let expected = gateway::sign_webhook(secret.as_bytes(), timestamp, &request.body);
+    assert_eq!(request.header(gateway::SIGNATURE_HEADER), expected);
+}
+
+#[tokio::test]
+async fn audit_event_is_delivered_signed() {
+    let app = TestApp::with_config(config(true)).await;
+    let admin = app.token("acme", "admin").await;
+    let hook = receiver(0).await;
+    let endpoint =
+        create_endpoint(&app, &admin, &hook.url, "json", json!(["audit.appended"])).await;
+    let secret = endpoint["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    let listed = app
+        .call(Method::GET, "/api/v1/webhooks", Some(&admin), None)
+        .await;
+    assert!(!listed.text().contains(&secret), "the secret is listed");
+
+    let created = app
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            Some(&admin),
+            Some(json!({"name": "ci", "scope": "read"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    let num_attempts = gateway::dispatch_due_webhooks(&app_state(&app))
+        .await
+        .unwrap();
+    assert_eq!(num_attempts, 2, "endpoint creation and token creation");
+
+    let received = hook.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 2);
+    let actions: Vec<String> = received
+        .iter()
+        .map(|request| {
+            assert_signed(request, &secret);
+            let body: Value = serde_json::from_slice(&request.body).unwrap();
+            assert_eq!(body["type"], json!("audit.appended"));
+            assert_eq!(body["tenant"], json!("acme"));
+            assert_eq!(
+                body["id"].as_str().unwrap(),
+                request.header(gateway::EVENT_ID_HEADER)
+            );
+            assert_eq!(request.header(gateway::EVENT_TYPE_HEADER), "audit.appended");
+            body["data"]["action"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(actions, ["webhook.create", "api_token.create"]);
+
+    let pool = app.db.admin_pool().await;
+    let statuses: Vec<(String, i32)> =
+        sqlx::query_as("SELECT status, num_attempts FROM webhook_outbox ORDER BY created_at")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        statuses,
+        [("delivered".to_owned(), 1), ("delivered".to_owned(), 1)]
+    );
+    let deliveries: Vec<(Option<i32>,)> =
+        sqlx::query_as("SELECT response_status FROM webhook_deliveries")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(deliveries, [(Some(204),), (Some(204),)]);
+}
+
+/// Rebuilds the state of the app's router for direct dispatcher calls.
+fn app_state(app: &TestApp) -> gateway::AppState {
+    app.state.clone()
+}
+
+#[tokio::test]
+async fn failed_delivery_retries_same_bytes() {
+    let app = TestApp::with_config(config(true)).await;
+    let admin = app.token("acme", "admin").await;
+    let hook = receiver(1).await;
+    let endpoint =
+        create_endpoint(&app, &admin, &hook.url, "slack", json!(["audit.appended"])).await;
+    let secret = endpoint["secret"].as_str().unwrap().to_owned();
+
+    let state = app_state(&app);
+    assert_eq!(gateway::dispatch_due_webhooks(&state).await.unwrap(), 1);
+    assert_eq!(gateway::dispatch_due_webhooks(&state).await.unwrap(), 1);
+    assert_eq!(gateway::dispatch_due_webhooks(&state).await.unwrap(), 0);
+
+    let received = hook.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 2);
+    assert_eq!(
+        received[0].body, received[1].body,
+        "the retry changed the body"
+    );
+    assert_eq!(
+        received[0].header(gateway::EVENT_ID_HEADER),
+        received[1].header(gateway::EVENT_ID_HEADER)
+    );
+    for request in &received {
+        assert_signed(request, &secret);
+    }
+    let body: Value = serde_json::from_slice(&received[0].body).unwrap();
+    assert!(
+        body["text"].as_str().unwrap().contains("webhook.create"),
+        "{body}"
+    );
+
+    let pool = app.db.admin_pool().await;
+    let attempts: Vec<(i32, Option<i32>)> =
+        sqlx::query_as("SELECT attempt, response_status FROM webhook_deliveries ORDER BY attempt")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(attempts, [(1, Some(500)), (2, Some(204))]);
+}
+
+#[tokio::test]
+async fn delivery_gives_up_after_max_attempts() {
+    let app = TestApp::with_config(config(true)).await;
+    let admin = app.token("acme", "admin").await;
+    let hook = receiver(usize::MAX).await;
+    create_endpoint(&app, &admin, &hook.url, "teams", json!(["audit.appended"])).await;
+    let state = app_state(&app);
+    for _ in 0..5 {
+        gateway::dispatch_due_webhooks(&state).await.unwrap();
+    }
+    assert_eq!(hook.received.lock().unwrap().len(), 3);
+    let pool = app.db.admin_pool().await;
+    let (status,): (String,) = sqlx::query_as("SELECT status FROM webhook_outbox")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "failed");
+}
+
+#[tokio::test]
+async fn internal_destination_is_refused_without_allow_list() {
+    let app = TestApp::with_config(config(false)).await;
+    let admin = app.token("acme", "admin").await;
+    let hook = receiver(0).await;
+    for url in [
+        hook.url.as_str(),
+        "http://169.254.169.254/latest",
+        "http://[::1]:9/hook",
+        "http://10.0.0.1/",
+    ] {
+        let body = json!({"url": url, "events": ["scan.completed"]});
+        let response = app
+            .call(Method::POST, "/api/v1/webhooks", Some(&admin), Some(body))
+            .await;
+        assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{url}");
+        assert_eq!(response.json()["field"], json!("url"), "{url}");
+        assert!(
+            response.text().contains("--webhook-allow"),
+            "{}",
+            response.text()
+        );
+    }
+    assert!(hook.received.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn test_delivery_reports_outcome() {
+    let app = TestApp::with_config(config(true)).await;
+    let admin = app.token("acme", "admin").await;
+    let hook = receiver(0).await;
+    let endpoint =
+        create_endpoint(&app, &admin, &hook.url, "json", json!(["scan.completed"])).await;
+    let id = endpoint["id"].as_str().unwrap();
+    let response = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/webhooks/{id}/test"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert_eq!(response.json()["delivered"], json!(true));
+    assert_eq!(response.json()["response_status"], json!(204));
+    let received = hook.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    assert_eq!(
+        received[0].header(gateway::EVENT_TYPE_HEADER),
+        gateway::TEST_EVENT
+    );
+    assert_signed(&received[0], endpoint["secret"].as_str().unwrap());
+
+    let globex = app.token("globex", "admin").await;
+    let other = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/webhooks/{id}/test"),
+            Some(&globex),
+            None,
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    let member = app.token("acme", "write").await;
+    let denied = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/webhooks/{id}/test"),
+            Some(&member),
+            None,
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn endpoint_fields_are_validated() {
+    let app = TestApp::with_config(config(true)).await;
+    let admin = app.token("acme", "admin").await;
+    let cases = [
+        (
+            json!({"url": "http://127.0.0.1:9/", "events": ["scan.exploded"]}),
+            "events[0]",
+        ),
+        (
+            json!({"url": "http://127.0.0.1:9/", "events": []}),
+            "events",
+        ),
+        (
+            json!({"url": "http://127.0.0.1:9/", "format": "xml", "events": ["scan.failed"]}),
+            "format",
+        ),
+        (
+            json!({"url": "ftp://127.0.0.1/", "events": ["scan.failed"]}),
+            "url",
+        ),
+        (
+            json!({"url": "http://user:pw@127.0.0.1/", "events": ["scan.failed"]}),
+            "url",
+        ),
+    ];
+    for (body, field) in cases {
+        let response = app
+            .call(
+                Method::POST,
+                "/api/v1/webhooks",
+                Some(&admin),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(response.json()["field"], json!(field), "{body}");
+    }
+}
