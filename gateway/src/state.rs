@@ -23,8 +23,9 @@ pub const DEFAULT_RATE_BURST: u32 = 100;
 /// accepts.
 pub const DEFAULT_BODY_LIMIT_BYTES: usize = 64 * 1024;
 
-/// Operator settings of the gateway.
-#[derive(Debug, Clone)]
+/// Operator settings of the gateway. Its `Debug` output hides the metrics
+/// token and the secret key.
+#[derive(Clone)]
 pub struct GatewayConfig {
     /// Folder under which `POST /api/v1/scans` may scan server-side paths;
     /// `None` turns scanning through the API off.
@@ -54,6 +55,26 @@ pub struct GatewayConfig {
     pub webhook_max_attempts: u32,
     /// Interval between dispatcher rounds.
     pub webhook_poll_interval: Duration,
+}
+
+impl std::fmt::Debug for GatewayConfig {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("GatewayConfig")
+            .field("scan_root", &self.scan_root)
+            .field("session_ttl", &self.session_ttl)
+            .field("rate_per_second", &self.rate_per_second)
+            .field("rate_burst", &self.rate_burst)
+            .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("metrics", &self.metrics.is_some())
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| ".."))
+            .field("secret_key", &self.secret_key)
+            .field("webhook_allow", &self.webhook_allow)
+            .field("webhook_retry_base", &self.webhook_retry_base)
+            .field("webhook_max_attempts", &self.webhook_max_attempts)
+            .field("webhook_poll_interval", &self.webhook_poll_interval)
+            .finish()
+    }
 }
 
 impl Default for GatewayConfig {

@@ -103,14 +103,16 @@ pub(crate) fn render_body(
     serde_json::to_vec(&body).unwrap_or_default()
 }
 
+/// Returns one line for chat formats: the audited action and entity, the
+/// scan and its status, or the data's message.
 fn summarise(data: &Value) -> String {
-    match (data.get("action"), data.get("entity_id")) {
-        (Some(action), Some(entity)) => format!(
-            "{} {}",
-            action.as_str().unwrap_or_default(),
-            entity.as_str().unwrap_or_default()
-        ),
-        _ => "test delivery".to_owned(),
+    let text = |key: &str| data.get(key).and_then(Value::as_str).unwrap_or_default();
+    if data.get("action").is_some() {
+        format!("{} {}", text("action"), text("entity_id"))
+    } else if data.get("scan_id").is_some() {
+        format!("scan {} {}", text("scan_id"), text("status"))
+    } else {
+        text("message").to_owned()
     }
 }
 

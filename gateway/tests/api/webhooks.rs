@@ -341,3 +341,31 @@ async fn endpoint_fields_are_validated() {
         assert_eq!(response.json()["field"], json!(field), "{body}");
     }
 }
+
+#[tokio::test]
+async fn api_scan_raises_scan_completed() {
+    let app = TestApp::with_config(config(true)).await;
+    let admin = app.token("acme", "admin").await;
+    let hook = receiver(0).await;
+    let endpoint = create_endpoint(
+        &app,
+        &admin,
+        &hook.url,
+        "json",
+        json!(["scan.completed", "scan.failed"]),
+    )
+    .await;
+    let scan = app
+        .scan_example(&admin, "loan-screening/support-chat")
+        .await;
+    assert_eq!(gateway::dispatch_due_webhooks(&app.state).await.unwrap(), 1);
+
+    let received = hook.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    assert_signed(&received[0], endpoint["secret"].as_str().unwrap());
+    let body: Value = serde_json::from_slice(&received[0].body).unwrap();
+    assert_eq!(body["type"], json!("scan.completed"));
+    assert_eq!(body["data"]["scan_id"], scan["scan"]["id"]);
+    assert_eq!(body["data"]["status"], json!("completed"));
+    assert_eq!(body["data"]["num_systems"], json!(1));
+}
