@@ -41,7 +41,7 @@ pub use auth::{
 pub use bootstrap::{BootstrapError, CreatedToken, create_api_token, create_user};
 pub use metrics::{
     HTTP_REQUEST_DURATION, HTTP_REQUESTS, METRICS_PATH, MetricsError, RATE_LIMITED,
-    install_recorder as install_metrics_recorder,
+    WEBHOOK_ATTEMPTS, install_recorder as install_metrics_recorder,
 };
 pub use pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use problem::{ApiError, PROBLEM_JSON, Problem};

@@ -25,6 +25,10 @@ pub const HTTP_REQUEST_DURATION: &str = "secruna_http_request_duration_seconds";
 /// Requests rejected with 429, labelled by `budget` (`tenant` or `sign_in`).
 pub const RATE_LIMITED: &str = "secruna_rate_limited_total";
 
+/// Webhook delivery attempts, labelled by `next` (`delivered`, `retry` or
+/// `failed`, the event's state after the attempt).
+pub const WEBHOOK_ATTEMPTS: &str = "secruna_webhook_attempts_total";
+
 /// Bucket bounds of the latency histograms, in seconds: 1 ms to 30 s.
 const LATENCY_BUCKETS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -68,6 +72,10 @@ pub(crate) fn describe() {
         "time to serve one HTTP request, by method, route and status"
     );
     metrics::describe_counter!(RATE_LIMITED, "requests rejected by a rate limit, by budget");
+    metrics::describe_counter!(
+        WEBHOOK_ATTEMPTS,
+        "webhook delivery attempts, by the event's next state"
+    );
 }
 
 /// Counts one served request and records its duration.
@@ -84,6 +92,16 @@ pub(crate) fn request_served(method: &str, route: &str, status: u16, seconds: f6
 /// Counts one request rejected by the rate limit of `budget`.
 pub(crate) fn rate_limited(budget: &'static str) {
     metrics::counter!(RATE_LIMITED, "budget" => budget).increment(1);
+}
+
+/// Counts one webhook delivery attempt.
+pub(crate) fn webhook_attempt(next: store::webhooks::NextStep) {
+    let label = match next {
+        store::webhooks::NextStep::Delivered => "delivered",
+        store::webhooks::NextStep::RetryAfter(_) => "retry",
+        store::webhooks::NextStep::Failed => "failed",
+    };
+    metrics::counter!(WEBHOOK_ATTEMPTS, "next" => label).increment(1);
 }
 
 /// Renders every metric in the Prometheus text format.

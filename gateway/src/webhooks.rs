@@ -255,6 +255,7 @@ pub(crate) async fn record(
     let mut tx = state.store().begin(context).await?;
     store::webhooks::record_attempt(&mut tx, &row, next).await?;
     tx.commit().await?;
+    crate::metrics::webhook_attempt(next);
     Ok(next)
 }
 

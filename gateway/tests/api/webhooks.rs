@@ -369,3 +369,43 @@ async fn api_scan_raises_scan_completed() {
     assert_eq!(body["data"]["status"], json!("completed"));
     assert_eq!(body["data"]["num_systems"], json!(1));
 }
+
+#[tokio::test]
+async fn served_gateway_dispatches_in_background() {
+    let app = TestApp::with_config(GatewayConfig {
+        webhook_poll_interval: Duration::from_millis(50),
+        ..config(true)
+    })
+    .await;
+    let admin = app.token("acme", "admin").await;
+    let hook = receiver(0).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(gateway::serve(listener, app.state.clone(), async move {
+        let _ = stopped.await;
+    }));
+
+    let response = reqwest::Client::new()
+        .post(format!("http://{address}/api/v1/webhooks"))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body(json!({"url": hook.url, "events": ["audit.appended"]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while hook.received.lock().unwrap().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no delivery within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    let received = hook.received.lock().unwrap().clone();
+    let body: Value = serde_json::from_slice(&received[0].body).unwrap();
+    assert_eq!(body["data"]["action"], json!("webhook.create"));
+}
