@@ -261,7 +261,7 @@ impl<A: RequiredAccess> AuditedTx<A> {
             "request_id": entry.request_id,
         });
         store::audit::append(&mut self.tx, entry).await?;
-        crate::webhooks::raise(&mut self.tx, "audit.appended", &event).await?;
+        store::webhooks::raise(&mut self.tx, "audit.appended", &event).await?;
         self.num_audit_rows += 1;
         Ok(())
     }

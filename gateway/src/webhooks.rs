@@ -1,5 +1,5 @@
-//! Webhook events: the outbox rows written with a change, the signed
-//! delivery of their bytes, and the dispatcher task that retries them.
+//! Webhook delivery: the signed sending of outbox events and the dispatcher
+//! task that retries them. [`store::webhooks::raise`] writes the events.
 //!
 //! A body is serialised once, when the event is raised, and stored in the
 //! outbox. Every attempt sends those exact bytes with the same event id, a
@@ -13,10 +13,9 @@ use aes_gcm::aead::OsRng;
 use aes_gcm::aead::rand_core::RngCore;
 use chrono::Utc;
 use hmac::{KeyInit, Mac};
-use serde_json::{Value, json};
 use sha2::Sha256;
 use store::webhooks::{Attempt, DueEvent, NextStep};
-use store::{TenantContext, TenantTx};
+use store::TenantContext;
 use uuid::Uuid;
 
 pub(crate) use destination::resolve_allowed;
@@ -68,69 +67,6 @@ pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     mac.update(b".");
     mac.update(body);
     format!("v1={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-/// Serialises the body of an event for an endpoint's format.
-pub(crate) fn render_body(
-    format: &str,
-    event_id: Uuid,
-    event_type: &str,
-    tenant: &str,
-    data: &Value,
-) -> Vec<u8> {
-    let envelope = json!({
-        "id": event_id,
-        "type": event_type,
-        "tenant": tenant,
-        "occurred_at": Utc::now(),
-        "data": data,
-    });
-    let summary = format!(
-        "Secruna {event_type} in tenant {tenant}: {}",
-        summarise(data)
-    );
-    let body = match format {
-        "slack" => json!({"text": summary, "secruna": envelope}),
-        "teams" => json!({
-            "@type": "MessageCard",
-            "@context": "https://schema.org/extensions",
-            "summary": format!("Secruna {event_type}"),
-            "text": summary,
-            "secruna": envelope,
-        }),
-        _ => envelope,
-    };
-    serde_json::to_vec(&body).unwrap_or_default()
-}
-
-/// Returns one line for chat formats: the audited action and entity, the
-/// scan and its status, or the data's message.
-fn summarise(data: &Value) -> String {
-    let text = |key: &str| data.get(key).and_then(Value::as_str).unwrap_or_default();
-    if data.get("action").is_some() {
-        format!("{} {}", text("action"), text("entity_id"))
-    } else if data.get("scan_id").is_some() {
-        format!("scan {} {}", text("scan_id"), text("status"))
-    } else {
-        text("message").to_owned()
-    }
-}
-
-/// Writes an outbox row for every endpoint of the transaction's tenant that
-/// subscribes to `event_type`, in the caller's transaction.
-pub(crate) async fn raise(
-    tx: &mut TenantTx,
-    event_type: &str,
-    data: &Value,
-) -> Result<(), store::Error> {
-    let subscribers = store::webhooks::subscribers(tx, event_type).await?;
-    let tenant = tx.context().path().slug_path();
-    for (endpoint_id, format) in subscribers {
-        let event_id = Uuid::now_v7();
-        let body = render_body(&format, event_id, event_type, &tenant, data);
-        store::webhooks::enqueue(tx, event_id, endpoint_id, event_type, &body).await?;
-    }
-    Ok(())
 }
 
 /// Result of one delivery attempt.

@@ -16,6 +16,8 @@
 //! - [`users`], [`sessions`], [`api_tokens`]: sign-in and bearer tokens, which
 //!   [`Store::authenticate`] looks up by hash before any tenant is known
 //! - [`listing`], [`audit_query`]: filtered, keyset-paginated reads for the API
+//! - [`connectors`], [`declared`], [`webhooks`]: connectors with encrypted
+//!   secrets, facts declared through the API, and the webhook outbox
 //! - [`embedded`]: a private cluster started with the system's PostgreSQL
 //! - `testing` (feature `testing`): a fresh migrated database per test
 

@@ -1,7 +1,11 @@
 //! Webhook endpoints, the outbox of events waiting for delivery, and the
 //! record of every delivery attempt.
+//!
+//! Code that changes data calls [`raise`] in its own transaction, so the
+//! event commits or rolls back with the change.
 
 use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
 use tracing::instrument;
 use uuid::Uuid;
 
@@ -286,5 +290,68 @@ pub async fn record_attempt(
     .bind(retry_secs)
     .execute(tx.conn())
     .await?;
+    Ok(())
+}
+
+/// Serialises the body of an event for an endpoint's format: the JSON
+/// envelope (`id`, `type`, `tenant`, `occurred_at`, `data`), or a Slack or
+/// Teams message that carries it under `secruna`.
+pub fn render_body(
+    format: &str,
+    event_id: Uuid,
+    event_type: &str,
+    tenant: &str,
+    data: &Value,
+) -> Vec<u8> {
+    let envelope = json!({
+        "id": event_id,
+        "type": event_type,
+        "tenant": tenant,
+        "occurred_at": Utc::now(),
+        "data": data,
+    });
+    let summary = format!(
+        "Secruna {event_type} in tenant {tenant}: {}",
+        summarise(data)
+    );
+    let body = match format {
+        "slack" => json!({"text": summary, "secruna": envelope}),
+        "teams" => json!({
+            "@type": "MessageCard",
+            "@context": "https://schema.org/extensions",
+            "summary": format!("Secruna {event_type}"),
+            "text": summary,
+            "secruna": envelope,
+        }),
+        _ => envelope,
+    };
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// Returns one line for chat formats: the audited action and entity, the
+/// scan and its status, or the data's message.
+fn summarise(data: &Value) -> String {
+    let text = |key: &str| data.get(key).and_then(Value::as_str).unwrap_or_default();
+    if data.get("action").is_some() {
+        format!("{} {}", text("action"), text("entity_id"))
+    } else if data.get("scan_id").is_some() {
+        format!("scan {} {}", text("scan_id"), text("status"))
+    } else {
+        text("message").to_owned()
+    }
+}
+
+/// Writes an outbox row for every endpoint of the transaction's tenant that
+/// subscribes to `event_type`, in the caller's transaction, so the event
+/// commits or rolls back with the change that raised it. `data` becomes the
+/// event's `data` member.
+pub async fn raise(tx: &mut TenantTx, event_type: &str, data: &Value) -> Result<(), Error> {
+    let subscribers = subscribers(tx, event_type).await?;
+    let tenant = tx.context().path().slug_path();
+    for (endpoint_id, format) in subscribers {
+        let event_id = Uuid::now_v7();
+        let body = render_body(&format, event_id, event_type, &tenant, data);
+        enqueue(tx, event_id, endpoint_id, event_type, &body).await?;
+    }
     Ok(())
 }

@@ -216,7 +216,7 @@ async fn raise_scan_event(
         "error": scan.error,
         "num_systems": num_systems,
     });
-    crate::webhooks::raise(tx, event_type, &data).await?;
+    store::webhooks::raise(tx, event_type, &data).await?;
     Ok(())
 }
 

@@ -254,7 +254,7 @@ pub(crate) async fn test(
     let event_id = Uuid::now_v7();
     let tenant = tx.tx().context().path().slug_path();
     let data = serde_json::json!({"message": "test delivery requested through the API"});
-    let body = webhooks::render_body(&endpoint.format, event_id, TEST_EVENT, &tenant, &data);
+    let body = store::webhooks::render_body(&endpoint.format, event_id, TEST_EVENT, &tenant, &data);
     store::webhooks::enqueue(tx.tx(), event_id, id, TEST_EVENT, &body).await?;
     tx.record(
         "webhook",
