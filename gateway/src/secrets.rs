@@ -1,9 +1,9 @@
-//! Encryption of connector secrets at rest with AES-256-GCM.
+//! Encryption of connector and webhook secrets at rest with AES-256-GCM.
 //!
 //! The key comes from the operator (`SECRUNA_SECRET_KEY`, 32 bytes in
 //! base64) and is never stored. Every write draws a new random 96-bit nonce,
-//! and the connector id is the associated data, so a ciphertext copied onto
-//! another connector fails to decrypt.
+//! and the id of the owning connector or webhook endpoint is the associated
+//! data, so a ciphertext copied onto another row fails to decrypt.
 
 use aes_gcm::aead::{Aead, KeyInit, OsRng, Payload};
 use aes_gcm::{AeadCore, Aes256Gcm, Key, Nonce};
@@ -35,16 +35,16 @@ pub enum SecretError {
     Encrypt,
     /// The ciphertext, nonce, key or connector id do not match.
     #[error(
-        "decrypting the secret of connector {connector_id} failed; the key differs from the one \
-         it was written with, or the row was altered"
+        "decrypting the secret of {owner_id} failed; the key differs from the one it was \
+         written with, or the row was altered"
     )]
     Decrypt {
-        /// Connector whose secret failed to decrypt.
-        connector_id: Uuid,
+        /// Connector or webhook endpoint whose secret failed to decrypt.
+        owner_id: Uuid,
     },
 }
 
-/// The key that encrypts connector secrets. Its `Debug` output hides the bytes.
+/// The key that encrypts connector and webhook secrets. Its `Debug` output hides the bytes.
 #[derive(Clone)]
 pub struct SecretKey(Key<Aes256Gcm>);
 
@@ -66,13 +66,14 @@ impl SecretKey {
         Ok(SecretKey(*Key::<Aes256Gcm>::from_slice(&bytes)))
     }
 
-    /// Encrypts `plaintext` for connector `connector_id` under a fresh random nonce.
-    pub fn seal(&self, connector_id: Uuid, plaintext: &[u8]) -> Result<SealedSecret, SecretError> {
+    /// Encrypts `plaintext` for the connector or webhook endpoint `owner_id`
+    /// under a fresh random nonce.
+    pub fn seal(&self, owner_id: Uuid, plaintext: &[u8]) -> Result<SealedSecret, SecretError> {
         let cipher = Aes256Gcm::new(&self.0);
         let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
         let payload = Payload {
             msg: plaintext,
-            aad: connector_id.as_bytes(),
+            aad: owner_id.as_bytes(),
         };
         let ciphertext = cipher
             .encrypt(&nonce, payload)
@@ -83,16 +84,16 @@ impl SecretKey {
         })
     }
 
-    /// Decrypts a secret of connector `connector_id`.
-    pub fn open(&self, connector_id: Uuid, sealed: &SealedSecret) -> Result<Vec<u8>, SecretError> {
-        let decrypt_error = SecretError::Decrypt { connector_id };
+    /// Decrypts a secret of the connector or webhook endpoint `owner_id`.
+    pub fn open(&self, owner_id: Uuid, sealed: &SealedSecret) -> Result<Vec<u8>, SecretError> {
+        let decrypt_error = SecretError::Decrypt { owner_id };
         if sealed.nonce.len() != 12 {
             return Err(decrypt_error);
         }
         let cipher = Aes256Gcm::new(&self.0);
         let payload = Payload {
             msg: &sealed.ciphertext,
-            aad: connector_id.as_bytes(),
+            aad: owner_id.as_bytes(),
         };
         cipher
             .decrypt(Nonce::from_slice(&sealed.nonce), payload)
@@ -116,7 +117,7 @@ mod tests {
         let other = Uuid::new_v4();
         assert!(matches!(
             key().open(other, &sealed),
-            Err(SecretError::Decrypt { connector_id }) if connector_id == other
+            Err(SecretError::Decrypt { owner_id }) if owner_id == other
         ));
     }
 
