@@ -214,6 +214,28 @@ pub enum SlugError {
         /// Byte offset of that character.
         offset: usize,
     },
+    /// The slug path has more levels than [`crate::tenant_path::MAX_DEPTH`].
+    #[error(
+        "tenant path has {depth} levels, over the limit of {max}; \
+         use a path with at most {max} slugs separated by `/`"
+    )]
+    TooDeep {
+        /// Number of slugs in the path.
+        depth: usize,
+        /// Maximum number of levels.
+        max: usize,
+    },
+    /// The escaped path is longer than [`crate::tenant_path::MAX_PATH_BYTES`].
+    #[error(
+        "tenant path maps to a {path_len}-byte ltree path, over the limit of {max} bytes; \
+         use fewer or shorter slugs (letters a-z and digits take one byte, others take three)"
+    )]
+    PathTooLong {
+        /// Length of the escaped ltree path in bytes.
+        path_len: usize,
+        /// Maximum path length in bytes.
+        max: usize,
+    },
     /// An ltree label is not in the escaped form produced by this crate.
     #[error("ltree label `{label}` is not an escaped tenant slug")]
     InvalidLabel {

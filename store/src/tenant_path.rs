@@ -15,6 +15,15 @@ use crate::SlugError;
 /// rejects 256 with "label string is too long".
 pub const MAX_LABEL_LEN: usize = 255;
 
+/// Maximum number of levels in a tenant path (`acme/emea/fr` has three).
+pub const MAX_DEPTH: usize = 32;
+
+/// Maximum length in bytes of a whole ltree path, dots included. The path is
+/// a key of btree and GiST indexes, and a btree entry must stay under about
+/// 2,704 bytes (PostgreSQL 12 and later, 8 kB pages), so this leaves room for the
+/// other columns of a composite key.
+pub const MAX_PATH_BYTES: usize = 2000;
+
 /// Separator between a parent slug and a child slug in a slug path.
 pub const SLUG_SEPARATOR: char = '/';
 
@@ -102,6 +111,13 @@ pub struct TenantPath {
 impl TenantPath {
     /// Builds the path of a slug path such as `acme/emea` (parent first).
     pub fn from_slug_path(slugs: &str) -> Result<TenantPath, SlugError> {
+        let depth = slugs.split(SLUG_SEPARATOR).count();
+        if depth > MAX_DEPTH {
+            return Err(SlugError::TooDeep {
+                depth,
+                max: MAX_DEPTH,
+            });
+        }
         let mut labels = Vec::new();
         for slug in slugs.split(SLUG_SEPARATOR) {
             if slug.is_empty() {
@@ -111,9 +127,14 @@ impl TenantPath {
             }
             labels.push(slug_to_label(slug)?);
         }
-        Ok(TenantPath {
-            ltree: labels.join("."),
-        })
+        let ltree = labels.join(".");
+        if ltree.len() > MAX_PATH_BYTES {
+            return Err(SlugError::PathTooLong {
+                path_len: ltree.len(),
+                max: MAX_PATH_BYTES,
+            });
+        }
+        Ok(TenantPath { ltree })
     }
 
     /// Parses an ltree text as stored in the database, checking each label.
@@ -196,6 +217,49 @@ impl TenantContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_deeper_than_limit_is_rejected() {
+        let at_limit = vec!["a"; MAX_DEPTH].join("/");
+        let path = TenantPath::from_slug_path(&at_limit).unwrap();
+        assert_eq!(path.as_str().split('.').count(), MAX_DEPTH);
+
+        let too_deep = vec!["a"; 2000].join("/");
+        let error = TenantPath::from_slug_path(&too_deep).unwrap_err();
+        assert_eq!(
+            error,
+            SlugError::TooDeep {
+                depth: 2000,
+                max: MAX_DEPTH
+            }
+        );
+        assert!(error.to_string().contains("at most 32 slugs"), "{error}");
+    }
+
+    #[test]
+    fn path_longer_than_byte_limit_is_rejected() {
+        // Eight 255-byte labels and seven dots: 2,047 bytes in 8 levels.
+        let label = "a".repeat(MAX_LABEL_LEN);
+        let long = vec![label.as_str(); 8].join("/");
+        let error = TenantPath::from_slug_path(&long).unwrap_err();
+        assert_eq!(
+            error,
+            SlugError::PathTooLong {
+                path_len: 2047,
+                max: MAX_PATH_BYTES
+            }
+        );
+        assert!(
+            error.to_string().contains("over the limit of 2000 bytes"),
+            "{error}"
+        );
+
+        let seven = vec![label.as_str(); 7].join("/");
+        assert_eq!(
+            TenantPath::from_slug_path(&seven).unwrap().as_str().len(),
+            1791
+        );
+    }
 
     #[test]
     fn lowercase_and_digits_pass_through() {
