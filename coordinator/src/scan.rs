@@ -30,7 +30,8 @@ pub struct ScanRequest {
 pub enum ScanStatus {
     /// Every scope was covered.
     Completed,
-    /// Some scopes were covered and others failed; see [`ScanOutcome::scopes`].
+    /// Some scopes failed, or some systems of a covered scope could not be classified or
+    /// stored; see [`ScanOutcome::scopes`].
     Partial,
     /// No scope was covered.
     Failed,
@@ -70,6 +71,9 @@ pub struct ScopeOutcome {
     pub error: Option<String>,
     /// Number of findings the crawler produced.
     pub num_findings: u64,
+    /// Systems of this scope that could not be classified or stored; any makes the scan
+    /// `partial`.
+    pub num_failed_systems: u64,
     /// Non-fatal problems: unreadable files, invalid declarations, classifier errors.
     pub issues: Vec<String>,
 }
@@ -164,6 +168,14 @@ pub enum ScanError {
     /// The request names no target.
     #[error("no scan target given: pass at least one folder or repository path")]
     NoTargets,
+    /// One target is the same as, or inside, another, so its files would be scanned twice.
+    #[error("scan target `{inner}` is inside `{outer}`: pass only `{outer}`, or scan them separately")]
+    OverlappingTargets {
+        /// The enclosing target.
+        outer: String,
+        /// The target inside it, or its duplicate.
+        inner: String,
+    },
     /// The database rejected a read or write.
     #[error("database error: {0}")]
     Store(#[from] store::Error),

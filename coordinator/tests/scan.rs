@@ -262,7 +262,9 @@ async fn classifier_panic_skips_only_that_system() {
 
     let outcome = coordinator.scan(request("acme", vec![tree.path().to_path_buf()])).await.unwrap();
 
-    assert_eq!(outcome.status, ScanStatus::Completed);
+    // The poison system is missing, so the scan cannot claim to be complete.
+    assert_eq!(outcome.status, ScanStatus::Partial);
+    assert_eq!(outcome.scopes[0].num_failed_systems, 1);
     assert_eq!(outcome.system_ids.len(), 1);
     let issues = &outcome.scopes[0].issues;
     assert!(
@@ -326,5 +328,37 @@ async fn start_scan_rejects_unknown_framework() {
     let error = coordinator.start_scan(unknown).await.unwrap_err();
 
     assert!(error.to_string().contains("not-a-framework"), "error: {error}");
+    coordinator.shutdown().await;
+}
+
+#[tokio::test]
+async fn nul_characters_do_not_drop_a_system() {
+    let db = TestDb::new().await;
+    let tree = tempfile::tempdir().unwrap();
+    write_project(tree.path());
+    std::fs::write(tree.path().join("src/nul.py"), b"import openai  # \x00\x01\n").unwrap();
+    let coordinator = start(&db, code_crawler()).await;
+
+    let outcome = coordinator.scan(request("acme", vec![tree.path().to_path_buf()])).await.unwrap();
+
+    assert_eq!(outcome.status, ScanStatus::Completed, "{:?}", outcome.scopes);
+    assert_eq!(outcome.system_ids.len(), 1);
+    coordinator.shutdown().await;
+}
+
+#[tokio::test]
+async fn overlapping_targets_are_rejected() {
+    let db = TestDb::new().await;
+    let tree = tempfile::tempdir().unwrap();
+    write_project(&tree.path().join("outer/inner"));
+    let outer = tree.path().join("outer");
+    let inner = tree.path().join("outer/inner");
+    let coordinator = start(&db, code_crawler()).await;
+
+    let nested = coordinator.start_scan(request("acme", vec![outer.clone(), inner])).await.unwrap_err();
+    let repeated = coordinator.start_scan(request("acme", vec![outer.clone(), outer])).await.unwrap_err();
+
+    assert!(nested.to_string().contains("is inside"), "error: {nested}");
+    assert!(repeated.to_string().contains("is inside"), "error: {repeated}");
     coordinator.shutdown().await;
 }

@@ -238,6 +238,7 @@ fn record_failed(state: &mut ConnectorState, index: usize, message: String) {
         attempts: scope.attempts,
         error: Some(message),
         num_findings: 0,
+        num_failed_systems: 0,
         issues: Vec::new(),
     });
 }
@@ -252,6 +253,7 @@ fn record_covered(state: &mut ConnectorState, index: usize, result: ScopeResult)
         attempts: scope.attempts,
         error: None,
         num_findings: result.num_findings,
+        num_failed_systems: result.num_failed_systems,
         issues: result.issues,
     });
     scope.seen = result.seen_external_ids;

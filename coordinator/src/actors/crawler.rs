@@ -52,6 +52,8 @@ pub(crate) struct ScopeResult {
     pub(crate) system_ids: Vec<Uuid>,
     /// Findings produced.
     pub(crate) num_findings: u64,
+    /// Systems that could not be classified or stored.
+    pub(crate) num_failed_systems: u64,
     /// Non-fatal problems.
     pub(crate) issues: Vec<String>,
 }
@@ -125,11 +127,20 @@ async fn crawl_scope(args: &CrawlerArgs) -> Result<Result<ScopeResult, String>, 
     );
 
     let calls = group_by_root(findings).into_iter().map(|(root, findings)| classify_root(args, root, findings));
-    let mut result = ScopeResult { seen_external_ids, system_ids: Vec::new(), num_findings, issues: report.issues };
+    let mut result = ScopeResult {
+        seen_external_ids,
+        system_ids: Vec::new(),
+        num_findings,
+        num_failed_systems: 0,
+        issues: report.issues,
+    };
     for outcome in join_all(calls).await {
         match outcome {
             Ok(system_id) => result.system_ids.push(system_id),
-            Err(issue) => result.issues.push(issue),
+            Err(issue) => {
+                result.num_failed_systems += 1;
+                result.issues.push(issue);
+            }
         }
     }
     Ok(Ok(result))

@@ -158,7 +158,7 @@ async fn start_scan(
     replies: ScanReplies,
 ) -> Result<(), String> {
     let recorded = record_scan(state, &request).await;
-    let (scan_id, frameworks) = match recorded {
+    let (scan_id, frameworks, scopes) = match recorded {
         Ok(recorded) => recorded,
         Err(scan_error) => {
             let message = scan_error.to_string();
@@ -168,7 +168,6 @@ async fn start_scan(
     };
     let _ = replies.started_tx.send(Ok(scan_id));
     let finished_tx = replies.finished_tx;
-    let scopes: Vec<String> = request.targets.iter().map(|target| scope_id(target)).collect();
     let args = ConnectorArgs {
         ctx: state.ctx.clone(),
         scan_id,
@@ -201,14 +200,34 @@ pub(crate) fn scope_id(target: &Path) -> String {
     std::fs::canonicalize(target).unwrap_or_else(|_| target.to_path_buf()).display().to_string()
 }
 
-/// Ensures the tenant and its subscription, and inserts the scan row with its audit row.
-async fn record_scan(
-    state: &TenantState,
-    request: &ScanRequest,
-) -> Result<(Uuid, Vec<String>), ScanError> {
+/// Returns the scope ids of the targets, rejecting a target that repeats or lies inside
+/// another, since its files would be scanned twice and its systems stored twice.
+fn distinct_scopes(request: &ScanRequest) -> Result<Vec<String>, ScanError> {
     if request.targets.is_empty() {
         return Err(ScanError::NoTargets);
     }
+    let scopes: Vec<String> = request.targets.iter().map(|target| scope_id(target)).collect();
+    for (index, outer) in scopes.iter().enumerate() {
+        for inner in scopes.iter().skip(index + 1) {
+            let (outer_path, inner_path) = (Path::new(outer), Path::new(inner));
+            if inner_path.starts_with(outer_path) {
+                return Err(ScanError::OverlappingTargets { outer: outer.clone(), inner: inner.clone() });
+            }
+            if outer_path.starts_with(inner_path) {
+                return Err(ScanError::OverlappingTargets { outer: inner.clone(), inner: outer.clone() });
+            }
+        }
+    }
+    Ok(scopes)
+}
+
+/// Ensures the tenant and its subscription, and inserts the scan row with its audit row.
+/// Returns the scan id, the frameworks to evaluate and the scope ids.
+async fn record_scan(
+    state: &TenantState,
+    request: &ScanRequest,
+) -> Result<(Uuid, Vec<String>, Vec<String>), ScanError> {
+    let scopes = distinct_scopes(request)?;
     let rule_book = &state.args.shared.config.rule_book;
     for slug in &request.frameworks {
         if rule_book.framework(slug).is_none() {
@@ -220,10 +239,9 @@ async fn record_scan(
     let mut tx = state.args.shared.config.store.begin(&state.ctx).await?;
     let tenant = store::tenants::ensure(&mut tx, &state.args.slug_path).await?;
     let frameworks = subscribe(&mut tx, &request.frameworks, &request.requested_by).await?;
-    let targets: Vec<String> = request.targets.iter().map(|target| scope_id(target)).collect();
     let new_scan = store::scans::NewScan {
         source: "code".to_owned(),
-        target: targets.join("\n"),
+        target: scopes.join("\n"),
         requested_by: request.requested_by.clone(),
     };
     let scan = store::scans::create(&mut tx, new_scan).await?;
@@ -232,11 +250,11 @@ async fn record_scan(
         "scan",
         &scan.id.to_string(),
         "scan.requested",
-        json!({ "tenant": tenant.slug, "targets": targets, "frameworks": frameworks }),
+        json!({ "tenant": tenant.slug, "targets": scopes, "frameworks": frameworks }),
     );
     store::audit::append(&mut tx, entry).await?;
     tx.commit().await?;
-    Ok((scan.id, frameworks))
+    Ok((scan.id, frameworks, scopes))
 }
 
 /// Adds `requested` to the tenant's subscription (or subscribes it to the default framework
@@ -301,6 +319,7 @@ fn failed_report(state: &TenantState, scan_id: Uuid, message: &str) -> Connector
                 attempts: 0,
                 error: Some(message.to_owned()),
                 num_findings: 0,
+                num_failed_systems: 0,
                 issues: Vec::new(),
             })
             .collect(),
@@ -349,10 +368,12 @@ async fn finish_scan(state: &mut TenantState, scan_id: Uuid, report: ConnectorRe
     let _ = scan.finished_tx.send(outcome);
 }
 
-/// Derives the scan status from its scopes: never `completed` with a scope missing.
+/// Derives the scan status from its scopes: never `completed` with a scope or a system
+/// missing.
 pub(crate) fn scan_status(scopes: &[ScopeOutcome]) -> ScanStatus {
     let num_covered = scopes.iter().filter(|scope| scope.status == ScopeStatus::Covered).count();
-    if num_covered == scopes.len() && !scopes.is_empty() {
+    let num_failed_systems: u64 = scopes.iter().map(|scope| scope.num_failed_systems).sum();
+    if num_covered == scopes.len() && !scopes.is_empty() && num_failed_systems == 0 {
         ScanStatus::Completed
     } else if num_covered == 0 {
         ScanStatus::Failed

@@ -194,16 +194,16 @@ async fn write_system(tx: &mut TenantTx, write: &SystemWrite) -> Result<Uuid, st
     let classification = &write.classification;
     let system = store::systems::SystemUpsert {
         source: CODE_SOURCE.to_owned(),
-        external_id: system_external_id(&write.scope, &classification.root),
-        name: classification.name.clone(),
-        root: classification.root.clone(),
+        external_id: storable(&system_external_id(&write.scope, &classification.root)),
+        name: storable(&classification.name),
+        root: storable(&classification.root),
         kinds: classification.kinds.clone(),
         risk_class: classification.risk_class.as_str().to_owned(),
         annex_iii_area: classification.annex_iii_area.clone(),
         gpai: classification.gpai,
-        reasons: json!(classification.reasons),
+        reasons: storable_json(json!(classification.reasons)),
         confidence: classification.confidence,
-        facts: serde_json::to_value(&classification.facts).unwrap_or_default(),
+        facts: storable_json(serde_json::to_value(&classification.facts).unwrap_or_default()),
         scan_id: write.scan_id,
     };
     let system_id = store::systems::upsert(tx, &system).await?.id;
@@ -223,7 +223,7 @@ async fn write_system(tx: &mut TenantTx, write: &SystemWrite) -> Result<Uuid, st
             framework: verdict.framework.clone(),
             rule_id: verdict.rule_id.clone(),
             status: verdict.status.clone(),
-            reasons: json!(verdict.reasons),
+            reasons: storable_json(json!(verdict.reasons)),
             evidence_required: json!(verdict.evidence_required),
             scan_id: write.scan_id,
         })
@@ -232,22 +232,46 @@ async fn write_system(tx: &mut TenantTx, write: &SystemWrite) -> Result<Uuid, st
     Ok(system_id)
 }
 
-/// Maps a domain finding to its row.
+/// Maps a domain finding to its row, with every text made storable.
 fn finding_row(system_id: Uuid, scan_id: Uuid, finding: &Finding) -> store::findings::FindingUpsert {
+    let attributes: serde_json::Map<String, serde_json::Value> = finding
+        .attributes
+        .iter()
+        .map(|(key, value)| (storable(key), serde_json::Value::String(storable(value))))
+        .collect();
     store::findings::FindingUpsert {
         system_id,
-        source: finding.source.clone(),
-        scope: finding.scope.clone(),
-        external_id: finding.external_id.clone(),
+        source: storable(&finding.source),
+        scope: storable(&finding.scope),
+        external_id: storable(&finding.external_id),
         kind: finding.kind.as_str().to_owned(),
-        subject: finding.subject.clone(),
-        path: finding.path.clone(),
+        subject: storable(&finding.subject),
+        path: storable(&finding.path),
         line: finding.line.map(|line| i32::try_from(line).unwrap_or(i32::MAX)),
         confidence: finding.confidence,
-        project_root: finding.project_root.clone(),
-        attributes: json!(finding.attributes),
-        evidence: finding.evidence.clone(),
+        project_root: storable(&finding.project_root),
+        attributes: serde_json::Value::Object(attributes),
+        evidence: finding.evidence.as_deref().map(storable),
         scan_id,
+    }
+}
+
+/// Replaces NUL characters, which Postgres rejects in `text` and `jsonb`, with U+FFFD.
+/// Scanned files may contain them anywhere, and one of them must not fail a whole system.
+fn storable(text: &str) -> String {
+    if text.contains('\0') { text.replace('\0', "\u{fffd}") } else { text.to_owned() }
+}
+
+/// Applies [`storable`] to every string inside a JSON value.
+fn storable_json(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::String(text) => serde_json::Value::String(storable(&text)),
+        serde_json::Value::Array(items) => items.into_iter().map(storable_json).collect(),
+        serde_json::Value::Object(fields) => fields
+            .into_iter()
+            .map(|(key, value)| (storable(&key), storable_json(value)))
+            .collect(),
+        other => other,
     }
 }
 
