@@ -77,6 +77,24 @@ async fn insert_if_missing(tx: &mut TenantTx, path: &TenantPath) -> Result<bool,
     Ok(result.rows_affected() == 1)
 }
 
+/// Returns the row of the transaction's own tenant, or `None` when no tenant
+/// has that path, so callers can tell a missing tenant from an empty one.
+#[instrument(skip_all, name = "store.tenants.get_current", fields(tenant.path = %tx.tenant()))]
+pub async fn get_current(tx: &mut TenantTx) -> Result<Option<TenantRow>, Error> {
+    let path = tx.tenant().to_owned();
+    let stored: Option<StoredTenant> =
+        sqlx::query_as("SELECT id, slug, path::text AS path FROM tenants WHERE path = $1::ltree")
+            .bind(path)
+            .fetch_optional(tx.conn())
+            .await?;
+    Ok(stored.map(|row| TenantRow {
+        id: row.id,
+        slug: row.slug,
+        path: row.path,
+        created: false,
+    }))
+}
+
 /// Lists the transaction's tenant and its subsidiaries, ordered by path.
 #[instrument(skip_all, name = "store.tenants.list", fields(tenant.path = %tx.tenant()))]
 pub async fn list(tx: &mut TenantTx) -> Result<Vec<TenantRow>, Error> {

@@ -212,3 +212,25 @@ async fn ensure_creates_missing_ancestors_within_context() {
         .collect();
     assert_eq!(slugs, vec!["acme", "acme/emea", "acme/emea/de"]);
 }
+
+#[tokio::test]
+async fn get_current_finds_only_own_tenant_row() {
+    let db = TestDb::new().await;
+    let mut tx = db.store.begin(&context("acme/emea")).await.unwrap();
+    let created = store::tenants::ensure(&mut tx, "acme/emea").await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = db.store.begin(&context("acme/emea")).await.unwrap();
+    let current = store::tenants::get_current(&mut tx).await.unwrap().unwrap();
+    assert_eq!(current.id, created.id);
+    assert_eq!(current.slug, "acme/emea");
+    assert_eq!(current.path, "acme.emea");
+    assert!(!current.created);
+
+    // `acme` sees its child's row but has no row of its own.
+    for missing in ["acme", "nosuch", "acme/emea/de"] {
+        let mut tx = db.store.begin(&context(missing)).await.unwrap();
+        let found = store::tenants::get_current(&mut tx).await.unwrap();
+        assert_eq!(found, None, "tenant {missing}");
+    }
+}
