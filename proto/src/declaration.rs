@@ -20,6 +20,7 @@
 
 mod annex_iii;
 mod error;
+mod limits;
 mod vocabulary;
 
 use std::collections::BTreeMap;
@@ -171,8 +172,10 @@ impl Declaration {
     /// Parses the text of a `secruna.yaml` file.
     ///
     /// A file that is empty or holds only comments is an empty declaration. Errors name
-    /// the line, the field and the values that are accepted.
+    /// the line, the field and the values that are accepted. A text over 64 KiB, or with
+    /// `[`/`{` nested more than 64 levels deep, is rejected before it is parsed.
     pub fn from_yaml(text: &str) -> Result<Declaration, DeclarationError> {
+        limits::check(text)?;
         let has_content = text.lines().any(|line| {
             let line = line.trim();
             !line.is_empty() && !line.starts_with('#') && line != "---"

@@ -364,3 +364,56 @@ fn none_inside_annex_iii_list_is_rejected() {
         "{error}"
     );
 }
+
+#[test]
+fn deep_flow_nesting_is_rejected_quickly() {
+    let levels = 30_000;
+    let text = format!("name: {}{}\n", "[".repeat(levels), "]".repeat(levels));
+    let started = std::time::Instant::now();
+    let error = Declaration::from_yaml(&text).expect_err("deep nesting must be rejected");
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert_eq!(error.line(), Some(1));
+    assert!(error.to_string().contains("more than 64 levels"), "{error}");
+}
+
+#[test]
+fn deep_nesting_reports_its_line() {
+    let text = format!(
+        "name: x\nmarkets: {}{}\n",
+        "{a: ".repeat(65),
+        "}".repeat(65)
+    );
+    let error = Declaration::from_yaml(&text).expect_err("deep nesting must be rejected");
+    assert_eq!(error.line(), Some(2));
+}
+
+#[test]
+fn brackets_in_strings_and_comments_do_not_count() {
+    let brackets = "[".repeat(100);
+    let text =
+        format!("name: \"{brackets}\"\npurpose: '{brackets} it''s'\nrole: provider # {brackets}\n");
+    let declaration = Declaration::from_yaml(&text).expect("brackets in strings are text");
+    assert_eq!(declaration.name.as_deref(), Some(brackets.as_str()));
+}
+
+#[test]
+fn quote_inside_plain_text_does_not_hide_brackets() {
+    let text = format!("markets: [eu '{}{}]\n", "[".repeat(70), "]".repeat(70));
+    let error = Declaration::from_yaml(&text).expect_err("deep nesting must be rejected");
+    assert_eq!(error.line(), Some(1));
+}
+
+#[test]
+fn nesting_at_the_limit_is_parsed() {
+    let text = format!("name: {}{}\n", "[".repeat(64), "]".repeat(64));
+    let error = Declaration::from_yaml(&text).expect_err("a list is not a name");
+    assert_eq!(error.field(), Some("name"));
+}
+
+#[test]
+fn oversized_declaration_is_rejected() {
+    let text = format!("name: x\npurpose: {}\n", "a".repeat(70 * 1024));
+    let error = Declaration::from_yaml(&text).expect_err("size limit");
+    assert_eq!(error.line(), Some(2));
+    assert!(error.to_string().contains("65536 bytes"), "{error}");
+}
