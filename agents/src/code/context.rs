@@ -1,6 +1,7 @@
 //! Per-file state shared by the detectors: the text with a lazy line index, and the findings
 //! drafted for the file before they are deduplicated and sent.
 
+use std::borrow::Cow;
 use std::cell::{Cell, OnceCell};
 use std::collections::BTreeMap;
 
@@ -162,6 +163,16 @@ impl Draft {
         self
     }
 
+    /// Returns the part of the finding's id that distinguishes it from other findings of its
+    /// kind in the same file. That is the subject, followed for a secret by `#` and the key's
+    /// SHA-256, so that two different keys of one format are two findings.
+    pub(crate) fn identity(&self) -> Cow<'_, str> {
+        match (self.kind, self.attributes.get("sha256")) {
+            (FindingKind::Secret, Some(sha256)) => Cow::Owned(format!("{}#{sha256}", self.subject)),
+            _ => Cow::Borrowed(&self.subject),
+        }
+    }
+
     /// Overrides the confidence.
     pub(crate) fn confidence(mut self, confidence: f32) -> Self {
         self.confidence = confidence;
@@ -184,14 +195,15 @@ fn default_confidence(kind: FindingKind) -> f32 {
     }
 }
 
-/// Keeps one draft per (kind, subject), the one with the lowest line.
+/// Keeps one draft per (kind, identity), the one with the lowest line.
 pub(crate) fn deduplicate(drafts: &mut Vec<Draft>) {
     drafts.sort_by(|left, right| {
-        (left.kind, &left.subject, left.line.unwrap_or(u32::MAX)).cmp(&(
+        (left.kind, left.identity(), left.line.unwrap_or(u32::MAX)).cmp(&(
             right.kind,
-            &right.subject,
+            right.identity(),
             right.line.unwrap_or(u32::MAX),
         ))
     });
-    drafts.dedup_by(|later, first| later.kind == first.kind && later.subject == first.subject);
+    drafts
+        .dedup_by(|later, first| later.kind == first.kind && later.identity() == first.identity());
 }

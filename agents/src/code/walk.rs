@@ -273,7 +273,7 @@ impl Worker<'_> {
                     &self.shared.scope,
                     relative,
                     draft.kind,
-                    &draft.subject,
+                    &draft.identity(),
                 ),
                 kind: draft.kind,
                 subject: draft.subject,

@@ -149,3 +149,25 @@ fn key_cut_short_in_evidence_is_still_redacted() {
         "{evidence}"
     );
 }
+
+#[test]
+fn two_keys_of_one_format_are_two_findings() {
+    let first = format!("sk-proj-{}", random_alphanumeric(7, 48));
+    let second = format!("sk-proj-{}", random_alphanumeric(8, 48));
+    let tree = Tree::new();
+    tree.file(
+        ".env",
+        format!("# service keys\nOPENAI_PRIMARY={first}\nOPENAI_FALLBACK={second}\n"),
+    );
+    let scan = tree.scan();
+    scan.assert_rows(vec![
+        row(".env", 2, "secret", "openai-api-key"),
+        row(".env", 3, "secret", "openai-api-key"),
+    ]);
+    let ids: std::collections::BTreeSet<&str> = scan
+        .findings
+        .iter()
+        .map(|finding| finding.external_id.as_str())
+        .collect();
+    assert_eq!(ids.len(), 2);
+}
