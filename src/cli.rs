@@ -101,7 +101,8 @@ enum AuditCommand {
 #[derive(Debug, clap::Args)]
 pub(crate) struct DataDirArg {
     /// Data folder of the embedded Postgres, used when neither DATABASE_URL nor
-    /// DATABASE_ADMIN_URL is set [default: $XDG_DATA_HOME/secruna or ~/.local/share/secruna].
+    /// DATABASE_ADMIN_URL is set [default: /var/lib/secruna as root, else
+    /// $XDG_DATA_HOME/secruna or ~/.local/share/secruna].
     #[arg(long, env = "SECRUNA_DATA_DIR", value_name = "DIR")]
     pub(crate) data_dir: Option<PathBuf>,
 }

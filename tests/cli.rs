@@ -171,3 +171,20 @@ fn catalogue_patterns_lists_keywords_once_each() {
     unique.dedup();
     assert_eq!(unique.len(), patterns.len());
 }
+
+#[test]
+fn table_escapes_control_characters_from_the_tree() {
+    let dir = data_dir();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(&tree).unwrap();
+    std::fs::write(tree.join("requirements.txt"), "openai==1.30.0\n").unwrap();
+    std::fs::write(tree.join("secruna.yaml"), "name: \"Legit\\u001b[2J\\nscan 000 fake\"\n").unwrap();
+    let data = dir.path().join("data");
+
+    let output = secruna(&["scan", tree.to_str().unwrap()], &[("SECRUNA_DATA_DIR", data.to_str().unwrap())]);
+
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains('\u{1b}'), "stdout: {stdout}");
+    assert!(stdout.contains("Legit\\u{1b}[2J\\nscan 000 fake"), "stdout: {stdout}");
+}

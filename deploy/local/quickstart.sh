@@ -28,8 +28,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
     fi
 fi
 
-cargo build --locked --bin secruna
 if [ "$#" -eq 0 ]; then
     set -- examples/loan-screening
 fi
-exec target/debug/secruna scan "$@"
+exec cargo run --locked --quiet --bin secruna -- scan "$@"

@@ -1,6 +1,8 @@
 //! Reads a finished scan back from the store and prints it as JSON or tables.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
 
 use coordinator::ScanOutcome;
 use serde::Serialize;
@@ -107,64 +109,95 @@ pub(crate) async fn load_report(
     })
 }
 
-/// Prints the report as readable tables.
-pub(crate) fn print_table(report: &Report, outcome: &ScanOutcome) {
-    println!("scan {} for tenant {}: {}", report.scan_id, report.tenant, outcome.status.as_str());
+/// Writes `text` to stdout. A closed pipe (`secruna scan ... | head`) ends the output
+/// quietly instead of failing the command.
+pub(crate) fn write_stdout(text: &str) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+    match written {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
+/// Escapes control characters, so that names and paths taken from a scanned tree cannot
+/// move the cursor, recolour the terminal or fake extra lines of output.
+fn printable(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        if character.is_control() {
+            escaped.extend(character.escape_default());
+        } else {
+            escaped.push(character);
+        }
+    }
+    escaped
+}
+
+/// Renders the report as readable tables.
+pub(crate) fn render_table(report: &Report, outcome: &ScanOutcome) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "scan {} for tenant {}: {}", report.scan_id, printable(&report.tenant), outcome.status.as_str());
     for scope in &report.scopes {
-        let error = scope.error.as_deref().map(|error| format!(" ({error})")).unwrap_or_default();
+        let error = scope.error.as_deref().map(|error| format!(" ({})", printable(error))).unwrap_or_default();
         let status = match scope.status {
             coordinator::ScopeStatus::Covered => "covered",
             coordinator::ScopeStatus::Failed => "failed",
         };
-        println!("  scope {}: {status}, {} findings{error}", scope.scope, scope.num_findings);
+        let _ = writeln!(out, "  scope {}: {status}, {} findings{error}", printable(&scope.scope), scope.num_findings);
         for issue in &scope.issues {
-            println!("    note: {issue}");
+            let _ = writeln!(out, "    note: {}", printable(issue));
         }
     }
     if report.systems.is_empty() {
-        println!("\nno AI system found");
-        return;
+        let _ = writeln!(out, "\nno AI system found");
+        return out;
     }
     for system in &report.systems {
-        println!();
-        println!("{} ({})", system.name, system.root);
+        let _ = writeln!(out);
+        let _ = writeln!(out, "{} ({})", printable(&system.name), printable(&system.root));
         let area = system.annex_iii_area.as_deref().unwrap_or("-");
-        println!(
+        let _ = writeln!(
+            out,
             "  risk class {}   annex III {}   gpai {}   confidence {:.2}",
             system.risk_class, area, system.gpai, system.confidence
         );
-        println!("  kinds: {}", system.kinds.join(", "));
+        let _ = writeln!(out, "  kinds: {}", system.kinds.join(", "));
         if let Some(reasons) = system.reasons.as_array() {
             for reason in reasons.iter().filter_map(|reason| reason.as_str()) {
-                println!("  - {reason}");
+                let _ = writeln!(out, "  - {}", printable(reason));
             }
         }
-        print_findings(&system.findings);
-        print_verdicts(&system.evaluations);
+        render_findings(&mut out, &system.findings);
+        render_verdicts(&mut out, &system.evaluations);
+    }
+    out
+}
+
+fn render_findings(out: &mut String, findings: &[FindingReport]) {
+    let locations: Vec<String> = findings
+        .iter()
+        .map(|finding| match finding.line {
+            Some(line) => format!("{}:{line}", printable(&finding.path)),
+            None => printable(&finding.path),
+        })
+        .collect();
+    let width = locations.iter().map(String::len).max().unwrap_or(10).min(60);
+    let _ = writeln!(out, "  {:<width$} {:<18} SUBJECT", "LOCATION", "KIND");
+    for (finding, location) in findings.iter().zip(&locations) {
+        let _ = writeln!(out, "  {location:<width$} {:<18} {}", finding.kind, printable(&finding.subject));
     }
 }
 
-fn print_findings(findings: &[FindingReport]) {
-    let width = findings.iter().map(|finding| finding.path.len() + 6).max().unwrap_or(10).min(60);
-    println!("  {:<width$} {:<18} {}", "LOCATION", "KIND", "SUBJECT");
-    for finding in findings {
-        let location = match finding.line {
-            Some(line) => format!("{}:{line}", finding.path),
-            None => finding.path.clone(),
-        };
-        println!("  {location:<width$} {:<18} {}", finding.kind, finding.subject);
-    }
-}
-
-fn print_verdicts(evaluations: &[EvaluationReport]) {
+fn render_verdicts(out: &mut String, evaluations: &[EvaluationReport]) {
     let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for evaluation in evaluations {
         *counts.entry((evaluation.framework.as_str(), evaluation.status.as_str())).or_default() += 1;
     }
     for ((framework, status), count) in counts {
-        println!("  {framework}: {count} {status}");
+        let _ = writeln!(out, "  {framework}: {count} {status}");
     }
     for evaluation in evaluations.iter().filter(|evaluation| evaluation.status == "fail") {
-        println!("  FAIL {}", evaluation.rule_id);
+        let _ = writeln!(out, "  FAIL {}", evaluation.rule_id);
     }
 }

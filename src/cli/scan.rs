@@ -46,23 +46,88 @@ async fn scan(
         progress: progress.clone(),
     };
     let bar = progress_bar(progress);
-    let outcome = coordinator.scan(request).await;
+    let outcome = run_until_signal(&coordinator, request).await;
     if let Some((bar, ticker)) = bar {
         ticker.abort();
         bar.finish_and_clear();
     }
     coordinator.shutdown().await;
-    let outcome = outcome?;
+    let outcome = match outcome? {
+        Finished::Outcome(outcome) => outcome,
+        Finished::Interrupted { scan_id, signal } => {
+            mark_interrupted(&database.store, &args.tenant, scan_id, signal).await?;
+            eprintln!("scan {scan_id} interrupted by {signal}; recorded as failed");
+            return Ok(ExitCode::from(130));
+        }
+    };
 
     let report = output::load_report(&database.store, &args.tenant, &outcome).await?;
-    match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report)?),
-        Format::Table => output::print_table(&report, &outcome),
-    }
+    let text = match args.format {
+        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
+        Format::Table => output::render_table(&report, &outcome),
+    };
+    output::write_stdout(&text)?;
     Ok(match outcome.status {
         ScanStatus::Failed => ExitCode::FAILURE,
         ScanStatus::Completed | ScanStatus::Partial => ExitCode::SUCCESS,
     })
+}
+
+/// How a scan run ended.
+enum Finished {
+    /// The scan finished, successfully or not.
+    Outcome(coordinator::ScanOutcome),
+    /// A signal arrived first.
+    Interrupted {
+        /// The scan that was running.
+        scan_id: uuid::Uuid,
+        /// `SIGINT` or `SIGTERM`.
+        signal: &'static str,
+    },
+}
+
+/// Runs the scan until it finishes or SIGINT or SIGTERM arrives.
+async fn run_until_signal(coordinator: &Coordinator, request: ScanRequest) -> anyhow::Result<Finished> {
+    let handle = coordinator.start_scan(request).await?;
+    let scan_id = handle.scan_id();
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    tokio::select! {
+        outcome = handle.outcome() => Ok(Finished::Outcome(outcome?)),
+        _ = tokio::signal::ctrl_c() => Ok(Finished::Interrupted { scan_id, signal: "SIGINT" }),
+        _ = terminate.recv() => Ok(Finished::Interrupted { scan_id, signal: "SIGTERM" }),
+    }
+}
+
+/// Closes an interrupted scan as failed, with an audit row, unless it finished meanwhile.
+async fn mark_interrupted(
+    store: &store::Store,
+    tenant: &str,
+    scan_id: uuid::Uuid,
+    signal: &str,
+) -> anyhow::Result<()> {
+    let path = store::TenantPath::from_slug_path(tenant)?;
+    let mut tx = store.begin(&store::TenantContext::new(path)).await?;
+    let running = store::scans::get(&mut tx, scan_id).await?.is_some_and(|scan| scan.status == "running");
+    if running {
+        let error = format!("interrupted by {signal} before it finished");
+        let summary = serde_json::json!({ "interrupted_by": signal });
+        store::scans::finish(&mut tx, scan_id, "failed", summary.clone(), Some(&error)).await?;
+        let entry = store::audit::AuditEntry {
+            actor_type: "cli".to_owned(),
+            actor_id: std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned()),
+            entity_type: "scan".to_owned(),
+            entity_id: scan_id.to_string(),
+            action: "scan.interrupted".to_owned(),
+            diff: summary,
+            ip: None,
+            user_agent: None,
+            request_id: None,
+        };
+        store::audit::append(&mut tx, entry).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Shows a spinner with walk counters when stderr is a terminal.
