@@ -219,6 +219,7 @@ pub(crate) async fn ensure_login_role(
     );
     let pool = PgPoolOptions::new()
         .max_connections(1)
+        .acquire_timeout(crate::ACQUIRE_TIMEOUT)
         .connect(admin_url)
         .await?;
     let result = sqlx::raw_sql(sqlx::AssertSqlSafe(statement))

@@ -122,6 +122,17 @@ pub enum Error {
     /// A migration failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The server could not be reached: the pool found no connection within
+    /// [`crate::ACQUIRE_TIMEOUT`], or opening one failed at the socket.
+    #[error(
+        "database unreachable: {reason}; check that PostgreSQL is running (for the embedded \
+         cluster, run secruna again, which restarts it) and that DATABASE_URL names the right \
+         server"
+    )]
+    DatabaseUnreachable {
+        /// What failed, such as the timeout or the socket error.
+        reason: String,
+    },
     /// Any other database error.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
@@ -246,6 +257,9 @@ pub enum SlugError {
 
 impl From<sqlx::Error> for Error {
     fn from(error: sqlx::Error) -> Self {
+        if let Some(reason) = unreachable_reason(&error) {
+            return Error::DatabaseUnreachable { reason };
+        }
         let Some(db_error) = error.as_database_error() else {
             return Error::Database(error);
         };
@@ -265,10 +279,64 @@ impl From<sqlx::Error> for Error {
             }
             Some("23503") => Error::MissingReference { constraint, detail },
             Some("23514") => Error::InvalidValue { constraint },
+            // admin_shutdown, crash_shutdown, cannot_connect_now: the server
+            // is going away or not yet accepting connections.
+            Some("57P01" | "57P02" | "57P03") => Error::DatabaseUnreachable {
+                reason: db_error.message().to_owned(),
+            },
             Some("42501") => Error::PermissionDenied {
                 message: db_error.message().to_owned(),
             },
             _ => Error::Database(error),
         }
+    }
+}
+
+/// Describes `error` when it means the server cannot be reached at all.
+fn unreachable_reason(error: &sqlx::Error) -> Option<String> {
+    use std::io::ErrorKind;
+
+    match error {
+        sqlx::Error::PoolTimedOut => Some(format!(
+            "no connection within {} s",
+            crate::ACQUIRE_TIMEOUT.as_secs()
+        )),
+        sqlx::Error::Io(io_error) => match io_error.kind() {
+            ErrorKind::NotFound
+            | ErrorKind::ConnectionRefused
+            | ErrorKind::ConnectionReset
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::BrokenPipe
+            | ErrorKind::UnexpectedEof
+            | ErrorKind::TimedOut => Some(format!("connecting failed: {io_error}")),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_timeout_is_unreachable_database() {
+        let error = Error::from(sqlx::Error::PoolTimedOut);
+        let message = error.to_string();
+        assert!(
+            message.starts_with("database unreachable: no connection within 10 s;"),
+            "{message}"
+        );
+        assert!(message.contains("DATABASE_URL"), "{message}");
+    }
+
+    #[test]
+    fn refused_socket_is_unreachable_database() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let error = Error::from(sqlx::Error::Io(refused));
+        assert!(
+            matches!(error, Error::DatabaseUnreachable { .. }),
+            "{error:?}"
+        );
     }
 }

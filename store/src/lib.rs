@@ -48,5 +48,5 @@ pub mod testing;
 
 pub use error::{EmbeddedError, Error, SlugError};
 pub use frameworks::FrameworkRow;
-pub use pool::{DEFAULT_MAX_CONNECTIONS, Store, TenantTx, migrate};
+pub use pool::{ACQUIRE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, Store, TenantTx, migrate};
 pub use tenant_path::{TenantContext, TenantPath, slug_to_label};

@@ -1,5 +1,7 @@
 //! The application's connection pool and the one way to open a transaction.
 
+use std::time::Duration;
+
 use sqlx::postgres::{PgConnection, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
 use tracing::instrument;
@@ -8,6 +10,11 @@ use crate::{Error, TenantContext};
 
 /// Default maximum number of pooled connections.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+
+/// Longest wait for a pooled connection before [`Error::DatabaseUnreachable`]
+/// is returned. sqlx retries opening a connection within that time, so a
+/// restarting server is still waited for.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Session variable that the row-level security policies read.
 const TENANT_SETTING: &str = "app.current_tenant_path";
@@ -39,6 +46,7 @@ impl Store {
     pub async fn connect_with(database_url: &str, max_connections: u32) -> Result<Store, Error> {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(database_url)
             .await?;
         check_login_role(&pool).await?;
@@ -172,6 +180,7 @@ async fn check_login_role(pool: &PgPool) -> Result<(), Error> {
 pub async fn migrate(admin_url: &str) -> Result<(), Error> {
     let pool = PgPoolOptions::new()
         .max_connections(1)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect(admin_url)
         .await?;
     let result = sqlx::migrate!("../migrations").run(&pool).await;

@@ -98,3 +98,62 @@ fn running_as_root() -> bool {
 
     std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
 }
+
+#[tokio::test]
+async fn stopped_server_is_reported_unreachable() {
+    let dir = tempfile::Builder::new()
+        .prefix("secruna-embedded-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cluster = store::embedded::start(&dir.path().join("data"))
+        .await
+        .unwrap();
+    let store = Store::connect(&cluster.app_url).await.unwrap();
+    cluster.stop().await.unwrap();
+
+    let started = std::time::Instant::now();
+    let error = store.begin(&context("acme")).await.unwrap_err();
+    let waited = started.elapsed();
+    assert!(
+        matches!(error, store::Error::DatabaseUnreachable { .. }),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().starts_with("database unreachable"),
+        "{error}"
+    );
+    assert!(error.to_string().contains("run secruna again"), "{error}");
+    assert!(waited <= store::ACQUIRE_TIMEOUT * 2, "{waited:?}");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn killed_postmaster_is_reported_unreachable() {
+    let dir = tempfile::Builder::new()
+        .prefix("secruna-embedded-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cluster = store::embedded::start(&dir.path().join("data"))
+        .await
+        .unwrap();
+    let store = Store::connect(&cluster.app_url).await.unwrap();
+    let pid_file = std::fs::read_to_string(cluster.pgdata().join("postmaster.pid")).unwrap();
+    let pid = pid_file.lines().next().unwrap().trim().to_owned();
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+
+    let started = std::time::Instant::now();
+    let error = store.begin(&context("acme")).await.unwrap_err();
+    let waited = started.elapsed();
+    assert!(
+        matches!(error, store::Error::DatabaseUnreachable { .. }),
+        "{error:?}"
+    );
+    assert!(waited <= store::ACQUIRE_TIMEOUT * 2, "{waited:?}");
+    store.close().await;
+}
