@@ -14,8 +14,8 @@ use aes_gcm::aead::rand_core::RngCore;
 use chrono::Utc;
 use hmac::{KeyInit, Mac};
 use sha2::Sha256;
-use store::webhooks::{Attempt, DueEvent, NextStep};
 use store::TenantContext;
+use store::webhooks::{Attempt, DueEvent, NextStep};
 use uuid::Uuid;
 
 pub(crate) use destination::resolve_allowed;

@@ -264,6 +264,10 @@ fn scan_error(error: ScanError) -> ApiError {
         ScanError::NoTargets => ApiError::invalid("path", "no folder to scan; set path"),
         ScanError::Store(error) => error.into(),
         ScanError::Aborted(reason) => ApiError::Internal(format!("scan aborted: {reason}")),
+        // The API scans one target per request, so errors about how targets
+        // relate to each other cannot come from a client's request.
+        #[allow(unreachable_patterns)]
+        other => ApiError::Internal(other.to_string()),
     }
 }
 
