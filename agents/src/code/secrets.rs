@@ -1,5 +1,7 @@
 //! API keys of AI providers. A finding carries the key's prefix and SHA-256, never the key.
 
+mod assigned;
+
 use std::ops::Range;
 
 use proto::FindingKind;
@@ -83,10 +85,17 @@ fn secret_draft(view: &TextView<'_>, candidate: &Candidate<'_>) -> Draft {
     .evidence(shorten(redacted_line.trim()))
 }
 
-/// Replaces every key-shaped string in an evidence excerpt with its first characters and
-/// `…[redacted]`, whatever its entropy and even when the excerpt cut it short, so that no
-/// finding carries a key in its evidence.
+/// Redacts the keys in an evidence excerpt or attribute value, so that no finding carries a
+/// key. Every finding's evidence and attributes pass through here.
+///
+/// A key-shaped string becomes its first characters and `…[redacted]`, whatever its entropy
+/// and even when the excerpt cut it short. A value assigned to a credential name such as
+/// `api_key` or `*_TOKEN` becomes `[redacted]`, which covers keys without a known prefix.
 pub(crate) fn redact(catalogue: &Catalogue, evidence: &str) -> String {
+    assigned::redact_assigned(&redact_key_formats(catalogue, evidence))
+}
+
+fn redact_key_formats(catalogue: &Catalogue, evidence: &str) -> String {
     let mut redacted = evidence.to_owned();
     for format in &catalogue.secrets {
         if !redacted.contains(format.prefix.as_str()) {

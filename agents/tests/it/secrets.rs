@@ -171,3 +171,54 @@ fn two_keys_of_one_format_are_two_findings() {
         .collect();
     assert_eq!(ids.len(), 2);
 }
+
+#[test]
+fn keys_without_a_known_prefix_are_redacted() {
+    let azure_key = random_alphanumeric(9, 32).to_lowercase();
+    let js_key = random_alphanumeric(10, 32);
+    let mistral_key = random_alphanumeric(11, 32);
+    let tree = Tree::new();
+    tree.file(
+        "app/azure.py",
+        format!(
+            "from openai import AzureOpenAI\naz = AzureOpenAI(api_key=\"{azure_key}\", azure_endpoint=\"https://x.openai.azure.com\")\n"
+        ),
+    );
+    tree.file(
+        "web/chat.ts",
+        format!(
+            "import {{ Mistral }} from \"@mistralai/mistralai\";\nconst client = new Mistral({{ apiKey: \"{js_key}\" }});\n"
+        ),
+    );
+    tree.file("app/.env", format!("MISTRAL_API_KEY={mistral_key}\n"));
+    let scan = tree.scan();
+    let azure_client = scan.get("app/azure.py", "client", "azure-openai");
+    assert_eq!(
+        azure_client.evidence.as_deref(),
+        Some(
+            "az = AzureOpenAI(api_key=\"[redacted]\", azure_endpoint=\"https://x.openai.azure.com\")"
+        )
+    );
+    let serialised = serde_json::to_string(&scan.findings).expect("findings serialise");
+    for key in [&azure_key, &js_key, &mistral_key] {
+        assert!(
+            !serialised.contains(key.as_str()),
+            "a finding contains the key {}…",
+            &key[..4]
+        );
+    }
+    scan.assert_rows(vec![
+        row("app/azure.py", 1, "import", "openai"),
+        row("app/azure.py", 2, "api_endpoint", "azure-openai"),
+        row("app/azure.py", 2, "client", "azure-openai"),
+        row("web/chat.ts", 1, "import", "mistral"),
+        row("web/chat.ts", 2, "client", "mistral"),
+    ]);
+    let azure_endpoint = scan.get("app/azure.py", "api_endpoint", "azure-openai");
+    assert_eq!(azure_endpoint.evidence, azure_client.evidence);
+    let mistral_client = scan.get("web/chat.ts", "client", "mistral");
+    assert_eq!(
+        mistral_client.evidence.as_deref(),
+        Some("const client = new Mistral({ apiKey: \"[redacted]\" });")
+    );
+}
