@@ -54,8 +54,8 @@ pub const DEFAULT_SKIP_DIRS: [&str; 17] = [
 /// Options of one code scan.
 #[derive(Debug, Clone)]
 pub struct CodeScanOptions {
-    /// Text files larger than this many bytes are counted and skipped. Model artefacts are
-    /// hashed whatever their size.
+    /// Maximum size of a text file that is read, in bytes. A larger one is skipped and
+    /// reported as a [`ScanIssue`]. Model artefacts are hashed whatever their size.
     pub max_file_size: u64,
     /// Folder names skipped wherever they occur (exact, case-sensitive).
     pub skip_dirs: Vec<String>,
@@ -101,7 +101,8 @@ pub struct CodeScanReport {
     pub files_scanned: u64,
     /// Bytes read.
     pub bytes_read: u64,
-    /// Text files skipped because they exceed [`CodeScanOptions::max_file_size`].
+    /// Text files skipped because they exceed [`CodeScanOptions::max_file_size`]. Each one
+    /// is also listed in `errors` with its size.
     pub skipped_too_large: u64,
     /// Non-fatal problems, such as unreadable files or an invalid declaration.
     pub errors: Vec<ScanIssue>,

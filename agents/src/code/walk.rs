@@ -194,10 +194,18 @@ impl Worker<'_> {
     fn text_file(&mut self, path: &Path, relative: &str, route: Route) -> Option<Vec<Draft>> {
         if let Err(error) = self.read(path) {
             match error {
-                ReadError::TooLarge => {
+                ReadError::TooLarge(size) => {
                     self.shared
                         .skipped_too_large
                         .fetch_add(1, Ordering::Relaxed);
+                    let limit = self.shared.options.max_file_size;
+                    self.issue(
+                        relative,
+                        format!(
+                            "file not scanned: its size of {size} bytes exceeds the limit of \
+                             {limit} bytes; raise the limit with --max-file-size BYTES"
+                        ),
+                    );
                 }
                 ReadError::Io(error) => {
                     self.issue(
@@ -244,7 +252,7 @@ impl Worker<'_> {
         let file = File::open(path)?;
         let size = file.metadata()?.len();
         if size > self.shared.options.max_file_size {
-            return Err(ReadError::TooLarge);
+            return Err(ReadError::TooLarge(size));
         }
         self.buffer.clear();
         let capacity = usize::try_from(size).unwrap_or(0);
@@ -328,7 +336,8 @@ fn redact_attributes(
 }
 
 enum ReadError {
-    TooLarge,
+    /// The file's size in bytes exceeds the limit.
+    TooLarge(u64),
     Io(std::io::Error),
 }
 

@@ -103,6 +103,7 @@ fn oversized_artefact_is_still_hashed() {
         hex::encode(Sha256::digest(&bytes))
     );
     assert_eq!(scan.report.skipped_too_large, 0);
+    assert!(scan.report.errors.is_empty(), "{:?}", scan.report.errors);
 }
 
 #[test]

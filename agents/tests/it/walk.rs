@@ -2,7 +2,7 @@
 
 use std::sync::atomic::Ordering;
 
-use agents::{Catalogue, CodeScanOptions, ScanError, ScanProgress, scan_tree};
+use agents::{Catalogue, CodeScanOptions, ScanError, ScanIssue, ScanProgress, scan_tree};
 
 use crate::support::{Tree, row};
 
@@ -64,7 +64,7 @@ fn empty_file_yields_nothing() {
 }
 
 #[test]
-fn oversized_file_is_counted_and_skipped() {
+fn oversized_file_is_skipped_and_reported() {
     let tree = Tree::new();
     let mut big = "import openai\n".to_owned();
     big.push_str(&"x = 1\n".repeat(400));
@@ -79,6 +79,15 @@ fn oversized_file_is_counted_and_skipped() {
     assert_eq!(scan.report.skipped_too_large, 1);
     assert_eq!(scan.report.files_seen, 2);
     assert_eq!(scan.report.files_scanned, 1);
+    assert_eq!(
+        scan.report.errors,
+        vec![ScanIssue {
+            path: "big.py".to_owned(),
+            message: "file not scanned: its size of 2414 bytes exceeds the limit of 1024 bytes; \
+                      raise the limit with --max-file-size BYTES"
+                .to_owned(),
+        }]
+    );
 }
 
 #[test]
