@@ -417,3 +417,13 @@ fn oversized_declaration_is_rejected() {
     assert_eq!(error.line(), Some(2));
     assert!(error.to_string().contains("65536 bytes"), "{error}");
 }
+
+#[test]
+fn bracket_file_over_size_limit_is_rejected_quickly() {
+    let levels = 60_000;
+    let text = format!("name: {}{}\n", "[".repeat(levels), "]".repeat(levels));
+    let started = std::time::Instant::now();
+    let error = Declaration::from_yaml(&text).expect_err("size limit");
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert!(error.to_string().contains("65536 bytes"), "{error}");
+}
