@@ -86,7 +86,9 @@ impl fmt::Display for FindingKind {
 
 /// Error for a finding kind name that is not in [`FindingKind::ALL`].
 #[derive(Debug, thiserror::Error)]
-#[error("unknown finding kind `{0}`: expected one of dependency, import, client, api_endpoint, model_id, artefact, model_card, serving_container, iac_resource, mcp_server, ci_action, secret, declaration")]
+#[error(
+    "unknown finding kind `{0}`: expected one of dependency, import, client, api_endpoint, model_id, artefact, model_card, serving_container, iac_resource, mcp_server, ci_action, secret, declaration"
+)]
 pub struct ParseKindError(pub String);
 
 impl FromStr for FindingKind {
@@ -201,7 +203,11 @@ impl TryFrom<v1::Finding> for Finding {
             path: wire.path,
             line: (wire.line > 0).then_some(wire.line),
             confidence: wire.confidence,
-            project_root: if wire.project_root.is_empty() { ".".to_owned() } else { wire.project_root },
+            project_root: if wire.project_root.is_empty() {
+                ".".to_owned()
+            } else {
+                wire.project_root
+            },
             attributes: wire.attributes.into_iter().collect(),
             evidence: (!wire.evidence.is_empty()).then_some(wire.evidence),
         })
