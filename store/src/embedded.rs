@@ -11,14 +11,22 @@
 //! through `runuser`. The schema is migrated as the cluster's superuser, and
 //! the application logs in as a generated role that is only a member of
 //! `secruna_app`, so row-level security applies to it.
+//!
+//! Several processes may use one data folder at once. Each holds a shared
+//! lock on `DATA_DIR/clients.lock` while its [`EmbeddedPostgres`] lives, and
+//! the last one to call [`EmbeddedPostgres::stop`] stops the server,
+//! whichever process started it.
 
+mod clients;
 mod cluster;
 mod tools;
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection};
+use tokio::sync::Mutex;
 use tracing::{info, instrument};
 
 pub(crate) use self::cluster::Durability;
@@ -41,7 +49,16 @@ const DATABASE: &str = "secruna";
 /// Login role generated for the application.
 const APP_LOGIN: &str = "secruna_app_login";
 
-/// A running embedded cluster with a migrated database.
+/// Error recorded on scans that were running when their process exited.
+pub const INTERRUPTED_SCAN_ERROR: &str =
+    "interrupted: the process running this scan exited before it finished";
+
+/// A running embedded cluster with a migrated database, used by this
+/// process until [`EmbeddedPostgres::stop`].
+///
+/// NOTE: dropping it without calling `stop` releases this process's client
+/// lock but leaves the server running, even when no client is left. The
+/// next start reuses that server.
 #[derive(Debug)]
 pub struct EmbeddedPostgres {
     /// URL of the application login (subject to row-level security).
@@ -51,6 +68,8 @@ pub struct EmbeddedPostgres {
     /// Canonical path of the data folder given to [`start`].
     pub data_dir: PathBuf,
     cluster: Cluster,
+    /// Shared lock on `clients.lock`, or `None` once stopped.
+    client_lock: Mutex<Option<File>>,
 }
 
 impl EmbeddedPostgres {
@@ -65,14 +84,61 @@ impl EmbeddedPostgres {
         self.cluster.pgdata()
     }
 
-    /// Stops the postmaster with `pg_ctl stop -m fast` if this process
-    /// started it; a server found already running is left running.
-    pub async fn stop(self) -> Result<(), Error> {
-        if self.cluster.started_here() {
+    /// Ends this client's use of the cluster, and stops the postmaster with
+    /// `pg_ctl stop -m fast` when no other client (in any process) is left.
+    /// Calling it again does nothing.
+    #[instrument(skip_all, name = "store.embedded.stop", fields(data_dir = %self.data_dir.display()))]
+    pub async fn stop(&self) -> Result<(), Error> {
+        let Some(client) = self.client_lock.lock().await.take() else {
+            return Ok(());
+        };
+        let _startup = clients::lock_startup(&self.data_dir).await?;
+        if !clients::try_sole_client(&client, &self.data_dir)? {
+            info!("embedded postgres left running for its other clients");
+            return Ok(());
+        }
+        if self.cluster.is_running().await? {
             self.cluster.stop().await?;
         }
         Ok(())
     }
+
+    /// Marks every scan still `running` as `failed` with
+    /// [`INTERRUPTED_SCAN_ERROR`] and returns how many it marked. It does
+    /// this only when this handle is the cluster's sole client, because
+    /// another client may be running those scans, and otherwise returns 0.
+    /// Runs as the cluster's superuser, across all tenants.
+    #[instrument(skip_all, name = "store.embedded.fail_interrupted_scans", fields(data_dir = %self.data_dir.display()))]
+    pub async fn fail_interrupted_scans(&self) -> Result<u64, Error> {
+        let slot = self.client_lock.lock().await;
+        let Some(client) = slot.as_ref() else {
+            return Ok(0);
+        };
+        let _startup = clients::lock_startup(&self.data_dir).await?;
+        if !clients::try_sole_client(client, &self.data_dir)? {
+            info!("other clients use the embedded cluster, so running scans are left alone");
+            return Ok(0);
+        }
+        let marked = mark_running_scans_failed(&self.admin_url).await;
+        clients::share_again(client, &self.data_dir)?;
+        let marked = marked?;
+        info!(scans.marked = marked, "interrupted scans marked failed");
+        Ok(marked)
+    }
+}
+
+/// Sets every running scan to `failed` with [`INTERRUPTED_SCAN_ERROR`].
+async fn mark_running_scans_failed(admin_url: &str) -> Result<u64, Error> {
+    let mut conn = PgConnection::connect(admin_url).await?;
+    let result = sqlx::query(
+        "UPDATE scans SET status = 'failed', finished_at = now(), error = $1 \
+         WHERE status = 'running'",
+    )
+    .bind(INTERRUPTED_SCAN_ERROR)
+    .execute(&mut conn)
+    .await;
+    conn.close().await?;
+    Ok(result?.rows_affected())
 }
 
 /// Returns `$SECRUNA_DATA_DIR`; else [`ROOT_DATA_DIR`] when running as root;
@@ -100,11 +166,14 @@ fn non_empty_env(name: &str) -> Option<std::ffi::OsString> {
 
 /// Creates or reuses the cluster under `data_dir`, migrates the `secruna`
 /// database and returns the URLs to use. Concurrent calls on the same
-/// folder, from any process, wait for each other.
+/// folder, from any process, wait for each other and for a running
+/// [`EmbeddedPostgres::stop`]. The returned handle counts as a client of the
+/// cluster until it is stopped.
 #[instrument(skip_all, name = "store.embedded.start", fields(data_dir = %data_dir.display()))]
 pub async fn start(data_dir: &Path) -> Result<EmbeddedPostgres, Error> {
     let data_dir = absolute(data_dir)?;
-    let _lock = lock_data_dir(&data_dir).await?;
+    let _startup = clients::lock_startup(&data_dir).await?;
+    let client = clients::lock_client(&data_dir).await?;
     let cluster = Cluster::ensure_running(&data_dir, Durability::Durable).await?;
 
     create_database_if_missing(&cluster.url(SUPERUSER, "postgres"), DATABASE).await?;
@@ -122,6 +191,7 @@ pub async fn start(data_dir: &Path) -> Result<EmbeddedPostgres, Error> {
         admin_url,
         data_dir,
         cluster,
+        client_lock: Mutex::new(Some(client)),
     })
 }
 
@@ -129,7 +199,7 @@ pub async fn start(data_dir: &Path) -> Result<EmbeddedPostgres, Error> {
 #[cfg(feature = "testing")]
 pub(crate) async fn start_throwaway(data_dir: &Path) -> Result<String, Error> {
     let data_dir = absolute(data_dir)?;
-    let _lock = lock_data_dir(&data_dir).await?;
+    let _startup = clients::lock_startup(&data_dir).await?;
     let cluster = Cluster::ensure_running(&data_dir, Durability::Throwaway).await?;
     Ok(cluster.url(SUPERUSER, "postgres"))
 }
@@ -145,30 +215,6 @@ fn absolute(data_dir: &Path) -> Result<PathBuf, EmbeddedError> {
     std::fs::canonicalize(data_dir).map_err(|source| EmbeddedError::Io {
         action: "resolve",
         path: data_dir.to_owned(),
-        source,
-    })
-}
-
-/// Takes an exclusive lock on `data_dir/embedded.lock`, released when the
-/// returned file is dropped.
-async fn lock_data_dir(data_dir: &Path) -> Result<std::fs::File, EmbeddedError> {
-    let path = data_dir.join("embedded.lock");
-    let lock_path = path.clone();
-    let locked = tokio::task::spawn_blocking(move || {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)?;
-        file.lock()?;
-        Ok::<_, std::io::Error>(file)
-    })
-    .await
-    .map_err(|join_error| std::io::Error::other(join_error.to_string()))
-    .and_then(|result| result);
-    locked.map_err(|source| EmbeddedError::Io {
-        action: "lock",
-        path,
         source,
     })
 }

@@ -97,7 +97,8 @@ impl Cluster {
         Ok(())
     }
 
-    async fn is_running(&self) -> Result<bool, EmbeddedError> {
+    /// Tells whether a postmaster runs on the cluster (`pg_ctl status`).
+    pub(crate) async fn is_running(&self) -> Result<bool, EmbeddedError> {
         let output = self
             .tools
             .output::<_, &OsStr>(

@@ -4,7 +4,7 @@ use std::os::unix::fs::PermissionsExt;
 
 use store::Store;
 
-use crate::context;
+use crate::{context, seed_tenant};
 
 #[tokio::test]
 async fn embedded_start_twice_reuses_cluster() {
@@ -147,13 +147,186 @@ async fn killed_postmaster_is_reported_unreachable() {
         .unwrap();
     assert!(killed.success());
 
-    let started = std::time::Instant::now();
-    let error = store.begin(&context("acme")).await.unwrap_err();
-    let waited = started.elapsed();
+    // A pooled connection works until its backend notices that the
+    // postmaster is gone, so retry until the first error.
+    let mut error = None;
+    for _ in 0..50 {
+        let started = std::time::Instant::now();
+        match store.begin(&context("acme")).await {
+            Ok(tx) => drop(tx),
+            Err(failure) => {
+                let waited = started.elapsed();
+                assert!(waited <= store::ACQUIRE_TIMEOUT * 2, "{waited:?}");
+                error = Some(failure);
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let error = error.expect("begin kept succeeding after the postmaster was killed");
     assert!(
         matches!(error, store::Error::DatabaseUnreachable { .. }),
         "{error:?}"
     );
-    assert!(waited <= store::ACQUIRE_TIMEOUT * 2, "{waited:?}");
     store.close().await;
+}
+
+/// Returns whether a postmaster runs on the data folder's cluster.
+fn postmaster_running(cluster: &store::embedded::EmbeddedPostgres) -> bool {
+    std::fs::metadata(cluster.pgdata().join("postmaster.pid")).is_ok()
+}
+
+#[tokio::test]
+async fn last_client_stops_shared_server() {
+    let dir = tempfile::Builder::new()
+        .prefix("secruna-embedded-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data_dir = dir.path().join("data");
+    let first = store::embedded::start(&data_dir).await.unwrap();
+    let second = store::embedded::start(&data_dir).await.unwrap();
+    assert!(first.started_server());
+    assert!(!second.started_server());
+
+    // The process that started the server finishes first.
+    first.stop().await.unwrap();
+    assert!(postmaster_running(&second));
+    let store = Store::connect(&second.app_url).await.unwrap();
+    let mut tx = store.begin(&context("acme")).await.unwrap();
+    store::tenants::ensure(&mut tx, "acme").await.unwrap();
+    tx.commit().await.unwrap();
+    store.close().await;
+
+    // The last client stops it, though another handle started it.
+    second.stop().await.unwrap();
+    assert!(!postmaster_running(&second));
+    let error = Store::connect(&second.app_url).await.unwrap_err();
+    assert!(
+        matches!(error, store::Error::DatabaseUnreachable { .. }),
+        "{error:?}"
+    );
+
+    // Stopping again is a no-op.
+    second.stop().await.unwrap();
+    first.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn start_after_last_stop_restarts_server() {
+    let dir = tempfile::Builder::new()
+        .prefix("secruna-embedded-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data_dir = dir.path().join("data");
+    let first = store::embedded::start(&data_dir).await.unwrap();
+    first.stop().await.unwrap();
+    assert!(!postmaster_running(&first));
+
+    let second = store::embedded::start(&data_dir).await.unwrap();
+    assert!(second.started_server());
+    assert!(postmaster_running(&second));
+    second.stop().await.unwrap();
+    assert!(!postmaster_running(&second));
+}
+
+#[tokio::test]
+async fn interrupted_scans_fail_only_for_sole_client() {
+    let dir = tempfile::Builder::new()
+        .prefix("secruna-embedded-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data_dir = dir.path().join("data");
+    let first = store::embedded::start(&data_dir).await.unwrap();
+    let second = store::embedded::start(&data_dir).await.unwrap();
+    let store = Store::connect(&first.app_url).await.unwrap();
+    let (scan_id, _) = seed_tenant(&store, "acme").await;
+    let (other_scan_id, _) = seed_tenant(&store, "globex").await;
+
+    // Another client may be running these scans.
+    assert_eq!(first.fail_interrupted_scans().await.unwrap(), 0);
+    assert_eq!(scan_status(&store, "acme", scan_id).await.status, "running");
+
+    second.stop().await.unwrap();
+    assert_eq!(first.fail_interrupted_scans().await.unwrap(), 2);
+    for (tenant, id) in [("acme", scan_id), ("globex", other_scan_id)] {
+        let scan = scan_status(&store, tenant, id).await;
+        assert_eq!(scan.status, "failed", "tenant {tenant}");
+        assert_eq!(
+            scan.error.as_deref(),
+            Some(store::embedded::INTERRUPTED_SCAN_ERROR),
+            "tenant {tenant}"
+        );
+        assert!(scan.finished_at.is_some(), "tenant {tenant}");
+    }
+    assert_eq!(first.fail_interrupted_scans().await.unwrap(), 0);
+
+    // The handle is still a client: a newcomer shares the running server.
+    let third = store::embedded::start(&data_dir).await.unwrap();
+    assert!(!third.started_server());
+    assert_eq!(first.fail_interrupted_scans().await.unwrap(), 0);
+    store.close().await;
+    first.stop().await.unwrap();
+    assert!(postmaster_running(&third));
+    third.stop().await.unwrap();
+    assert!(!postmaster_running(&third));
+}
+
+async fn scan_status(store: &Store, tenant: &str, id: uuid::Uuid) -> store::scans::ScanRow {
+    let mut tx = store.begin(&context(tenant)).await.unwrap();
+    let scan = store::scans::get(&mut tx, id).await.unwrap().unwrap();
+    tx.rollback().await.unwrap();
+    scan
+}
+
+#[tokio::test]
+async fn client_in_other_process_keeps_server_running() {
+    let dir = tempfile::Builder::new()
+        .prefix("secruna-embedded-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data_dir = dir.path().join("data");
+    let first = store::embedded::start(&data_dir).await.unwrap();
+
+    // util-linux flock(1) acts as another secruna process: it holds a
+    // shared lock on the clients file until `done` appears.
+    let ready = dir.path().join("ready");
+    let done = dir.path().join("done");
+    let script = format!(
+        "touch '{}'; while [ ! -e '{}' ]; do sleep 0.05; done",
+        ready.display(),
+        done.display()
+    );
+    let mut other = std::process::Command::new("flock")
+        .args(["--shared", "--nonblock"])
+        .arg(data_dir.join("clients.lock"))
+        .args(["sh", "-c", &script])
+        .spawn()
+        .unwrap();
+    assert!(wait_for(|| std::fs::metadata(&ready).is_ok()));
+
+    assert_eq!(first.fail_interrupted_scans().await.unwrap(), 0);
+    first.stop().await.unwrap();
+    assert!(postmaster_running(&first));
+
+    std::fs::write(&done, b"").unwrap();
+    assert!(other.wait().unwrap().success());
+    let last = store::embedded::start(&data_dir).await.unwrap();
+    assert!(!last.started_server());
+    last.stop().await.unwrap();
+    assert!(!postmaster_running(&last));
+}
+
+/// Polls `condition` every 50 ms for up to 5 s.
+fn wait_for(mut condition: impl FnMut() -> bool) -> bool {
+    for _ in 0..100 {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
 }
