@@ -19,7 +19,7 @@ pub const MAX_LABEL_LEN: usize = 255;
 pub const MAX_DEPTH: usize = 32;
 
 /// Maximum length in bytes of a whole ltree path, dots included. The path is
-/// a key of btree and GiST indexes, and a btree entry must stay under about
+/// a key of btree and GiST indexes, and a btree entry must stay under
 /// 2,704 bytes (PostgreSQL 12 and later, 8 kB pages), so this leaves room for the
 /// other columns of a composite key.
 pub const MAX_PATH_BYTES: usize = 2000;
@@ -240,7 +240,7 @@ mod tests {
     fn path_longer_than_byte_limit_is_rejected() {
         // Eight 255-byte labels and seven dots: 2,047 bytes in 8 levels.
         let label = "a".repeat(MAX_LABEL_LEN);
-        let long = vec![label.as_str(); 8].join("/");
+        let long = [label.as_str(); 8].join("/");
         let error = TenantPath::from_slug_path(&long).unwrap_err();
         assert_eq!(
             error,
@@ -254,7 +254,7 @@ mod tests {
             "{error}"
         );
 
-        let seven = vec![label.as_str(); 7].join("/");
+        let seven = [label.as_str(); 7].join("/");
         assert_eq!(
             TenantPath::from_slug_path(&seven).unwrap().as_str().len(),
             1791

@@ -48,7 +48,7 @@ async fn longest_label_is_accepted_by_postgres() {
 async fn longest_and_deepest_paths_are_accepted_by_postgres() {
     let db = TestDb::new().await;
     let label = "b".repeat(store::tenant_path::MAX_LABEL_LEN);
-    let longest = vec![label.as_str(); 7].join("/");
+    let longest = [label.as_str(); 7].join("/");
     let deepest = vec!["c"; store::tenant_path::MAX_DEPTH].join("/");
     for slug_path in [longest, deepest] {
         let mut tx = db.store.begin(&context(&slug_path)).await.unwrap();
