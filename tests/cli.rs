@@ -188,3 +188,52 @@ fn table_escapes_control_characters_from_the_tree() {
     assert!(!stdout.contains('\u{1b}'), "stdout: {stdout}");
     assert!(stdout.contains("Legit\\u{1b}[2J\\nscan 000 fake"), "stdout: {stdout}");
 }
+
+/// A process killed mid-scan leaves its scan `running`; the next process that has the
+/// embedded cluster to itself records that scan as failed.
+#[tokio::test]
+async fn next_run_fails_scans_left_running() {
+    let dir = data_dir();
+    let data = dir.path().join("data");
+    let env = [("SECRUNA_DATA_DIR", data.to_str().unwrap())];
+    let first = json_of(&secruna(&["scan", EXAMPLE, "--format", "json"], &env));
+    let scan_id = first["scan_id"].as_str().unwrap().to_owned();
+
+    // Put the scan back into the state a killed process leaves behind.
+    let cluster = store::embedded::start(&data).await.unwrap();
+    let admin = sqlx::PgPool::connect(&cluster.admin_url).await.unwrap();
+    sqlx::query("UPDATE scans SET status = 'running', finished_at = NULL WHERE id = $1::uuid")
+        .bind(&scan_id)
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    cluster.stop().await.unwrap();
+
+    json_of(&secruna(&["scan", EXAMPLE, "--format", "json"], &env));
+
+    let cluster = store::embedded::start(&data).await.unwrap();
+    let admin = sqlx::PgPool::connect(&cluster.admin_url).await.unwrap();
+    let (status, error): (String, Option<String>) =
+        sqlx::query_as("SELECT status, error FROM scans WHERE id = $1::uuid")
+            .bind(&scan_id)
+            .fetch_one(&admin)
+            .await
+            .unwrap();
+    admin.close().await;
+    cluster.stop().await.unwrap();
+    assert_eq!(status, "failed");
+    assert_eq!(error.as_deref(), Some(store::embedded::INTERRUPTED_SCAN_ERROR));
+}
+
+#[test]
+fn audit_verify_rejects_unknown_tenant() {
+    let dir = data_dir();
+    let data = dir.path().join("data");
+
+    let output = secruna(&["audit", "verify", "--tenant", "nosuch"], &[("SECRUNA_DATA_DIR", data.to_str().unwrap())]);
+
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("tenant `nosuch` not found"), "stderr: {stderr}");
+}

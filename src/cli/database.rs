@@ -33,6 +33,15 @@ impl Database {
             ),
             (None, None) => {
                 let embedded = start_embedded(data_dir).await?;
+                // Scans left running by a process that died (kill -9, power loss) would
+                // otherwise claim to run forever; this does nothing while others use the cluster.
+                let num_interrupted = embedded
+                    .fail_interrupted_scans()
+                    .await
+                    .context("closing scans left running by an earlier process")?;
+                if num_interrupted > 0 {
+                    tracing::warn!(num_scans = num_interrupted, "marked scans of exited processes as failed");
+                }
                 let store = Store::connect(&embedded.app_url)
                     .await
                     .context("connecting to the embedded Postgres")?;
@@ -99,7 +108,11 @@ pub(crate) async fn audit_verify(tenant: &str, data_dir: DataDirArg) -> anyhow::
 }
 
 async fn verify_chain(store: &Store, path: TenantPath) -> anyhow::Result<store::audit::VerifyReport> {
+    let slug_path = path.slug_path();
     let mut tx = store.begin(&TenantContext::new(path)).await?;
+    if store::tenants::get_current(&mut tx).await?.is_none() {
+        bail!("tenant `{slug_path}` not found: check the slug, or run a scan with --tenant {slug_path} to create it");
+    }
     let report = store::audit::verify(&mut tx).await?;
     tx.commit().await?;
     Ok(report)
