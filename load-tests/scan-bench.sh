@@ -107,7 +107,7 @@ cleanup() {
 trap cleanup EXIT
 
 # 3. The patterns ripgrep searches for. `secruna catalogue patterns` prints the literal
-# keywords of the scanner's prefilters, so rg takes them as fixed strings (-F); the stand-in
+# keywords of the scanner's prefilters, so rg takes them as fixed strings (-F). The stand-in
 # for older binaries prints regular expressions.
 patterns="$work/patterns.txt"
 pattern_source="secruna catalogue patterns, as fixed strings"

@@ -40,7 +40,7 @@ class Layout:
         self.pools = pools
 
     def profile(self, language: str | None = None) -> Profile:
-        """Draw a project profile; about one project in five uses AI somewhere."""
+        """Draw a project profile. A minority uses AI: 18 % of the projects in the default tree."""
         rng = self.rng
         language = language or rng.choices(LANGUAGES, LANGUAGE_WEIGHTS)[0]
         profile = Profile(language=language)
