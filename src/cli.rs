@@ -154,9 +154,8 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 CatalogueCommand::Patterns => catalogue.search_patterns(),
                 CatalogueCommand::Subjects => catalogue.subjects().collect(),
             };
-            for line in lines {
-                println!("{line}");
-            }
+            let text: String = lines.into_iter().map(|line| format!("{line}\n")).collect();
+            output::write_stdout(&text)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => serve::run(args).await,

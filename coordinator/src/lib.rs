@@ -20,7 +20,10 @@ pub mod metrics;
 mod scan;
 
 pub use crawl::{CodeCrawler, CrawlError, CrawlReport, ScopeCrawler};
-pub use handle::{ClassifyFn, Coordinator, CoordinatorConfig, RestartPolicy};
+pub use handle::{
+    ClassifyFn, Coordinator, CoordinatorConfig, DEFAULT_NUM_CLASSIFIERS, DEFAULT_WRITER_BATCH_SIZE,
+    RestartPolicy,
+};
 pub use scan::{
     ScanError, ScanHandle, ScanOutcome, ScanRequest, ScanStatus, ScopeOutcome, ScopeStatus,
 };
