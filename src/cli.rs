@@ -143,11 +143,15 @@ pub(crate) struct ScanArgs {
 pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => scan::run(args).await,
-        Command::Migrate(data_dir) => database::migrate(data_dir).await.map(|()| ExitCode::SUCCESS),
-        Command::Rules { command: RulesCommand::Check { dir } } => rules_check(dir),
-        Command::Audit { command: AuditCommand::Verify { tenant, data_dir } } => {
-            database::audit_verify(&tenant, data_dir).await
-        }
+        Command::Migrate(data_dir) => database::migrate(data_dir)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Rules {
+            command: RulesCommand::Check { dir },
+        } => rules_check(dir),
+        Command::Audit {
+            command: AuditCommand::Verify { tenant, data_dir },
+        } => database::audit_verify(&tenant, data_dir).await,
         Command::Catalogue { command } => {
             let catalogue = agents::Catalogue::embedded();
             let lines: Vec<&str> = match command {
@@ -159,8 +163,12 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => serve::run(args).await,
-        Command::Tokens { command: TokensCommand::Create(args) } => serve::create_token(args).await,
-        Command::Users { command: UsersCommand::Create(args) } => serve::create_user(args).await,
+        Command::Tokens {
+            command: TokensCommand::Create(args),
+        } => serve::create_token(args).await,
+        Command::Users {
+            command: UsersCommand::Create(args),
+        } => serve::create_user(args).await,
     }
 }
 

@@ -17,7 +17,10 @@ fn data_dir() -> tempfile::TempDir {
 /// Runs `secruna ARGS` with the given environment and no inherited database variables.
 fn secruna(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_secruna"));
-    command.args(args).env_remove("DATABASE_URL").env_remove("DATABASE_ADMIN_URL");
+    command
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("DATABASE_ADMIN_URL");
     for (name, value) in env {
         command.env(name, value);
     }
@@ -71,17 +74,37 @@ fn check_example_report(report: &Value) {
     assert_eq!(lending["annex_iii_area"], "essential-services");
     assert_eq!(lending["gpai"], true);
     let subjects: Vec<String> = findings(lending).into_iter().map(|row| row.3).collect();
-    for expected in ["openai", "scikit-learn", "gpt-4o-mini", "joblib", "secruna.yaml"] {
-        assert!(subjects.iter().any(|subject| subject == expected), "{expected} missing: {subjects:?}");
+    for expected in [
+        "openai",
+        "scikit-learn",
+        "gpt-4o-mini",
+        "joblib",
+        "secruna.yaml",
+    ] {
+        assert!(
+            subjects.iter().any(|subject| subject == expected),
+            "{expected} missing: {subjects:?}"
+        );
     }
     let evaluations = lending["evaluations"].as_array().unwrap();
     assert_eq!(evaluations.len(), 19);
-    assert!(evaluations.iter().all(|evaluation| evaluation["rule_id"].as_str().unwrap().starts_with("eu-ai-act/")));
+    assert!(evaluations.iter().all(|evaluation| {
+        evaluation["rule_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("eu-ai-act/")
+    }));
 
     let chat = system(report, "support-chat");
     let chat_subjects: Vec<String> = findings(chat).into_iter().map(|row| row.3).collect();
-    assert!(chat_subjects.contains(&"anthropic".to_owned()), "{chat_subjects:?}");
-    assert!(chat_subjects.contains(&"claude-3-5-sonnet".to_owned()), "{chat_subjects:?}");
+    assert!(
+        chat_subjects.contains(&"anthropic".to_owned()),
+        "{chat_subjects:?}"
+    );
+    assert!(
+        chat_subjects.contains(&"claude-3-5-sonnet".to_owned()),
+        "{chat_subjects:?}"
+    );
     assert_ne!(chat["risk_class"], "high");
 }
 
@@ -98,16 +121,26 @@ fn scan_on_embedded_default_reuses_its_cluster() {
     check_example_report(&second);
     assert_ne!(first["scan_id"], second["scan_id"]);
     // The second run found the same systems in the same cluster.
-    assert_eq!(system(&first, "Loan screening")["id"], system(&second, "Loan screening")["id"]);
+    assert_eq!(
+        system(&first, "Loan screening")["id"],
+        system(&second, "Loan screening")["id"]
+    );
     let verify = secruna(&["audit", "verify"], &env);
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stdout));
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
 }
 
 #[tokio::test]
 async fn scan_against_external_database_url() {
     let db = store::testing::TestDb::new().await;
 
-    let output = secruna(&["scan", EXAMPLE, "--format", "json"], &[("DATABASE_URL", &db.app_url)]);
+    let output = secruna(
+        &["scan", EXAMPLE, "--format", "json"],
+        &[("DATABASE_URL", &db.app_url)],
+    );
 
     check_example_report(&json_of(&output));
 }
@@ -165,7 +198,10 @@ fn catalogue_patterns_lists_keywords_once_each() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let patterns: Vec<&str> = stdout.lines().collect();
     for expected in ["openai", "anthropic", "transformers"] {
-        assert!(patterns.contains(&expected), "{expected} missing: {patterns:?}");
+        assert!(
+            patterns.contains(&expected),
+            "{expected} missing: {patterns:?}"
+        );
     }
     let mut unique = patterns.clone();
     unique.dedup();
@@ -178,15 +214,29 @@ fn table_escapes_control_characters_from_the_tree() {
     let tree = dir.path().join("tree");
     std::fs::create_dir_all(&tree).unwrap();
     std::fs::write(tree.join("requirements.txt"), "openai==1.30.0\n").unwrap();
-    std::fs::write(tree.join("secruna.yaml"), "name: \"Legit\\u001b[2J\\nscan 000 fake\"\n").unwrap();
+    std::fs::write(
+        tree.join("secruna.yaml"),
+        "name: \"Legit\\u001b[2J\\nscan 000 fake\"\n",
+    )
+    .unwrap();
     let data = dir.path().join("data");
 
-    let output = secruna(&["scan", tree.to_str().unwrap()], &[("SECRUNA_DATA_DIR", data.to_str().unwrap())]);
+    let output = secruna(
+        &["scan", tree.to_str().unwrap()],
+        &[("SECRUNA_DATA_DIR", data.to_str().unwrap())],
+    );
 
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(!stdout.contains('\u{1b}'), "stdout: {stdout}");
-    assert!(stdout.contains("Legit\\u{1b}[2J\\nscan 000 fake"), "stdout: {stdout}");
+    assert!(
+        stdout.contains("Legit\\u{1b}[2J\\nscan 000 fake"),
+        "stdout: {stdout}"
+    );
 }
 
 /// A process killed mid-scan leaves its scan `running`; the next process that has the
@@ -223,7 +273,10 @@ async fn next_run_fails_scans_left_running() {
     admin.close().await;
     cluster.stop().await.unwrap();
     assert_eq!(status, "failed");
-    assert_eq!(error.as_deref(), Some(store::embedded::INTERRUPTED_SCAN_ERROR));
+    assert_eq!(
+        error.as_deref(),
+        Some(store::embedded::INTERRUPTED_SCAN_ERROR)
+    );
 }
 
 #[test]
@@ -231,9 +284,15 @@ fn audit_verify_rejects_unknown_tenant() {
     let dir = data_dir();
     let data = dir.path().join("data");
 
-    let output = secruna(&["audit", "verify", "--tenant", "nosuch"], &[("SECRUNA_DATA_DIR", data.to_str().unwrap())]);
+    let output = secruna(
+        &["audit", "verify", "--tenant", "nosuch"],
+        &[("SECRUNA_DATA_DIR", data.to_str().unwrap())],
+    );
 
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("tenant `nosuch` not found"), "stderr: {stderr}");
+    assert!(
+        stderr.contains("tenant `nosuch` not found"),
+        "stderr: {stderr}"
+    );
 }

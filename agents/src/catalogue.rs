@@ -171,7 +171,10 @@ impl Catalogue {
     /// repeats. A file that contains none of them gets no text finding, so these are the
     /// strings another search tool needs to read the same files for the same evidence.
     pub fn search_patterns(&self) -> Vec<&str> {
-        let scanners = self.code_scanners.iter().chain([&self.config_scanner, &self.prose_scanner]);
+        let scanners = self
+            .code_scanners
+            .iter()
+            .chain([&self.config_scanner, &self.prose_scanner]);
         let mut patterns: Vec<&str> = scanners
             .flat_map(|scanner| scanner.patterns.iter().map(String::as_str))
             .collect();

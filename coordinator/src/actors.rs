@@ -23,7 +23,8 @@ pub(crate) struct Shared {
     /// The writer; every database write of scan results goes through it.
     pub(crate) writer: ActorRef<writer::WriterMsg>,
     /// The classifier pool, keyed by system.
-    pub(crate) classifiers: ActorRef<FactoryMessage<classifier::SystemKey, classifier::ClassifyMsg>>,
+    pub(crate) classifiers:
+        ActorRef<FactoryMessage<classifier::SystemKey, classifier::ClassifyMsg>>,
 }
 
 /// Counter behind [`next_actor_number`].

@@ -28,12 +28,18 @@ pub struct CrawlError {
 impl CrawlError {
     /// Creates an error worth retrying.
     pub fn transient(message: impl Into<String>) -> Self {
-        CrawlError { message: message.into(), permanent: false }
+        CrawlError {
+            message: message.into(),
+            permanent: false,
+        }
     }
 
     /// Creates an error that no retry can fix.
     pub fn permanent(message: impl Into<String>) -> Self {
-        CrawlError { message: message.into(), permanent: true }
+        CrawlError {
+            message: message.into(),
+            permanent: true,
+        }
     }
 }
 
@@ -61,7 +67,10 @@ pub struct CodeCrawler {
 impl CodeCrawler {
     /// Creates a crawler over the embedded catalogue with the given walk options.
     pub fn new(options: CodeScanOptions) -> Self {
-        CodeCrawler { catalogue: Catalogue::embedded(), options }
+        CodeCrawler {
+            catalogue: Catalogue::embedded(),
+            options,
+        }
     }
 }
 
@@ -78,7 +87,14 @@ impl ScopeCrawler for CodeCrawler {
                     CrawlError::permanent(error.to_string())
                 }
             })?;
-        let issues = report.errors.iter().map(|issue| format!("{}: {}", issue.path, issue.message)).collect();
-        Ok(CrawlReport { num_files_scanned: report.files_scanned, issues })
+        let issues = report
+            .errors
+            .iter()
+            .map(|issue| format!("{}: {}", issue.path, issue.message))
+            .collect();
+        Ok(CrawlReport {
+            num_files_scanned: report.files_scanned,
+            issues,
+        })
     }
 }

@@ -44,7 +44,10 @@ impl RestartPolicy {
     /// 25 % jitter so that crawlers failing together do not retry together.
     pub fn backoff(&self, next_attempt: u32) -> Duration {
         let doublings = next_attempt.saturating_sub(2).min(16);
-        let base = self.initial_backoff.saturating_mul(1 << doublings).min(self.max_backoff);
+        let base = self
+            .initial_backoff
+            .saturating_mul(1 << doublings)
+            .min(self.max_backoff);
         let jitter_ms = (base.as_millis() as u64 / 4).max(1);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -125,9 +128,9 @@ impl Coordinator {
         self.root
             .cast(CoordinatorMsg::StartScan(request, replies))
             .map_err(|error| ScanError::Aborted(format!("coordinator unavailable: {error}")))?;
-        let scan_id = started_rx
-            .await
-            .map_err(|_| ScanError::Aborted("coordinator stopped before the scan started".to_owned()))??;
+        let scan_id = started_rx.await.map_err(|_| {
+            ScanError::Aborted("coordinator stopped before the scan started".to_owned())
+        })??;
         Ok(ScanReplies::handle(scan_id, finished_rx))
     }
 

@@ -33,8 +33,14 @@ pub fn describe() {
     metrics::describe_counter!(SCOPES, "settled scopes, by status");
     metrics::describe_counter!(SCANS, "finished scans, by status");
     metrics::describe_counter!(FINDINGS, "findings produced by crawlers");
-    metrics::describe_counter!(CLASSIFIER_FAILURES, "systems that could not be classified or stored");
-    metrics::describe_gauge!(WRITER_PENDING, "systems waiting for the writer's next commit");
+    metrics::describe_counter!(
+        CLASSIFIER_FAILURES,
+        "systems that could not be classified or stored"
+    );
+    metrics::describe_gauge!(
+        WRITER_PENDING,
+        "systems waiting for the writer's next commit"
+    );
     metrics::describe_histogram!(WRITER_BATCH_SIZE, "systems per writer transaction");
     metrics::describe_histogram!(
         WRITER_BATCH_DURATION,

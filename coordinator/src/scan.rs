@@ -110,9 +110,9 @@ impl ScanHandle {
 
     /// Waits until the scan has finished and returns its outcome.
     pub async fn outcome(self) -> Result<ScanOutcome, ScanError> {
-        self.finished_rx
-            .await
-            .map_err(|_| ScanError::Aborted(format!("scan {} lost its tenant actor", self.scan_id)))?
+        self.finished_rx.await.map_err(|_| {
+            ScanError::Aborted(format!("scan {} lost its tenant actor", self.scan_id))
+        })?
     }
 }
 
@@ -126,10 +126,21 @@ pub(crate) struct ScanReplies {
 
 impl ScanReplies {
     /// Creates the ports and the caller's ends: the start receiver and a handle builder.
-    pub(crate) fn new() -> (ScanReplies, oneshot::Receiver<Result<Uuid, ScanError>>, oneshot::Receiver<Result<ScanOutcome, ScanError>>) {
+    pub(crate) fn new() -> (
+        ScanReplies,
+        oneshot::Receiver<Result<Uuid, ScanError>>,
+        oneshot::Receiver<Result<ScanOutcome, ScanError>>,
+    ) {
         let (started_tx, started_rx) = oneshot::channel();
         let (finished_tx, finished_rx) = oneshot::channel();
-        (ScanReplies { started_tx, finished_tx }, started_rx, finished_rx)
+        (
+            ScanReplies {
+                started_tx,
+                finished_tx,
+            },
+            started_rx,
+            finished_rx,
+        )
     }
 
     /// Builds the caller's handle once the scan id is known.
@@ -137,7 +148,10 @@ impl ScanReplies {
         scan_id: Uuid,
         finished_rx: oneshot::Receiver<Result<ScanOutcome, ScanError>>,
     ) -> ScanHandle {
-        ScanHandle { scan_id, finished_rx }
+        ScanHandle {
+            scan_id,
+            finished_rx,
+        }
     }
 
     /// Reports an error that kept the scan from starting.
@@ -169,7 +183,9 @@ pub enum ScanError {
     #[error("no scan target given: pass at least one folder or repository path")]
     NoTargets,
     /// One target is the same as, or inside, another, so its files would be scanned twice.
-    #[error("scan target `{inner}` is inside `{outer}`: pass only `{outer}`, or scan them separately")]
+    #[error(
+        "scan target `{inner}` is inside `{outer}`: pass only `{outer}`, or scan them separately"
+    )]
     OverlappingTargets {
         /// The enclosing target.
         outer: String,

@@ -17,9 +17,10 @@ async fn scan_reports_actor_scope_and_writer_metrics() {
     std::fs::write(tree.path().join("requirements.txt"), "anthropic==0.30.0\n").unwrap();
     let rule_book = Arc::new(rule_book::RuleBook::embedded().unwrap());
     let crawler = Arc::new(CodeCrawler::new(CodeScanOptions::default()));
-    let coordinator = Coordinator::spawn(CoordinatorConfig::new(db.store.clone(), rule_book, crawler))
-        .await
-        .unwrap();
+    let coordinator =
+        Coordinator::spawn(CoordinatorConfig::new(db.store.clone(), rule_book, crawler))
+            .await
+            .unwrap();
 
     let request = ScanRequest {
         tenant: "metrics".to_owned(),
@@ -41,6 +42,9 @@ async fn scan_reports_actor_scope_and_writer_metrics() {
         "secruna_findings_total 1",
         "secruna_writer_batch_systems_count 1",
     ] {
-        assert!(rendered.contains(expected), "missing `{expected}` in:\n{rendered}");
+        assert!(
+            rendered.contains(expected),
+            "missing `{expected}` in:\n{rendered}"
+        );
     }
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use agents::{CodeScanOptions, ScanProgress};
 use coordinator::{
-    CodeCrawler, CrawlError, CrawlReport, Coordinator, CoordinatorConfig, RestartPolicy, ScanOutcome,
-    ScanRequest, ScanStatus, ScopeCrawler, ScopeStatus,
+    CodeCrawler, Coordinator, CoordinatorConfig, CrawlError, CrawlReport, RestartPolicy,
+    ScanOutcome, ScanRequest, ScanStatus, ScopeCrawler, ScopeStatus,
 };
 use proto::Finding;
 use store::testing::TestDb;
@@ -72,13 +72,25 @@ async fn row_versions(db: &TestDb) -> Vec<(String, String, String)> {
     let admin = sqlx::PgPool::connect(&db.admin_url).await.unwrap();
     let mut versions = Vec::new();
     let queries = [
-        ("ai_systems", "SELECT id::text, xmin::text FROM ai_systems ORDER BY id"),
-        ("findings", "SELECT id::text, xmin::text FROM findings ORDER BY id"),
-        ("evaluations", "SELECT id::text, xmin::text FROM evaluations ORDER BY id"),
+        (
+            "ai_systems",
+            "SELECT id::text, xmin::text FROM ai_systems ORDER BY id",
+        ),
+        (
+            "findings",
+            "SELECT id::text, xmin::text FROM findings ORDER BY id",
+        ),
+        (
+            "evaluations",
+            "SELECT id::text, xmin::text FROM evaluations ORDER BY id",
+        ),
     ];
     for (table, query) in queries {
         let rows: Vec<(String, String)> = sqlx::query_as(query).fetch_all(&admin).await.unwrap();
-        versions.extend(rows.into_iter().map(|(id, xmin)| (table.to_owned(), id, xmin)));
+        versions.extend(
+            rows.into_iter()
+                .map(|(id, xmin)| (table.to_owned(), id, xmin)),
+        );
     }
     admin.close().await;
     versions
@@ -91,7 +103,10 @@ async fn scan_stores_classified_system_with_verdicts() {
     write_project(tree.path());
     let coordinator = start(&db, code_crawler()).await;
 
-    let outcome = coordinator.scan(request("acme", vec![tree.path().to_path_buf()])).await.unwrap();
+    let outcome = coordinator
+        .scan(request("acme", vec![tree.path().to_path_buf()]))
+        .await
+        .unwrap();
 
     assert_eq!(outcome.status, ScanStatus::Completed);
     assert_eq!(outcome.system_ids.len(), 1);
@@ -103,11 +118,18 @@ async fn scan_stores_classified_system_with_verdicts() {
     assert_eq!(systems[0].risk_class, "high");
     assert_eq!(systems[0].annex_iii_area.as_deref(), Some("employment"));
     assert!(systems[0].gpai);
-    let findings = store::findings::list_open_for_system(&mut tx, systems[0].id).await.unwrap();
-    let subjects: Vec<&str> = findings.iter().map(|finding| finding.subject.as_str()).collect();
+    let findings = store::findings::list_open_for_system(&mut tx, systems[0].id)
+        .await
+        .unwrap();
+    let subjects: Vec<&str> = findings
+        .iter()
+        .map(|finding| finding.subject.as_str())
+        .collect();
     assert!(subjects.contains(&"openai"), "subjects: {subjects:?}");
     assert!(subjects.contains(&"gpt-4o-mini"), "subjects: {subjects:?}");
-    let evaluations = store::evaluations::list_for_system(&mut tx, systems[0].id).await.unwrap();
+    let evaluations = store::evaluations::list_for_system(&mut tx, systems[0].id)
+        .await
+        .unwrap();
     assert_eq!(evaluations.len(), 19);
     tx.commit().await.unwrap();
     coordinator.shutdown().await;
@@ -120,9 +142,15 @@ async fn rescan_of_unchanged_tree_rewrites_nothing() {
     write_project(tree.path());
     let coordinator = start(&db, code_crawler()).await;
 
-    coordinator.scan(request("acme", vec![tree.path().to_path_buf()])).await.unwrap();
+    coordinator
+        .scan(request("acme", vec![tree.path().to_path_buf()]))
+        .await
+        .unwrap();
     let before = row_versions(&db).await;
-    let second = coordinator.scan(request("acme", vec![tree.path().to_path_buf()])).await.unwrap();
+    let second = coordinator
+        .scan(request("acme", vec![tree.path().to_path_buf()]))
+        .await
+        .unwrap();
     let after = row_versions(&db).await;
 
     assert_eq!(second.status, ScanStatus::Completed);
@@ -137,10 +165,20 @@ async fn vanished_finding_is_resolved_not_deleted() {
     let tree = tempfile::tempdir().unwrap();
     write_project(tree.path());
     let coordinator = start(&db, code_crawler()).await;
-    coordinator.scan(request("acme", vec![tree.path().to_path_buf()])).await.unwrap();
+    coordinator
+        .scan(request("acme", vec![tree.path().to_path_buf()]))
+        .await
+        .unwrap();
 
-    std::fs::write(tree.path().join("src/rank.py"), "from openai import OpenAI\n").unwrap();
-    coordinator.scan(request("acme", vec![tree.path().to_path_buf()])).await.unwrap();
+    std::fs::write(
+        tree.path().join("src/rank.py"),
+        "from openai import OpenAI\n",
+    )
+    .unwrap();
+    coordinator
+        .scan(request("acme", vec![tree.path().to_path_buf()]))
+        .await
+        .unwrap();
 
     let admin = sqlx::PgPool::connect(&db.admin_url).await.unwrap();
     let status: Vec<(String, String)> =
@@ -148,7 +186,10 @@ async fn vanished_finding_is_resolved_not_deleted() {
             .fetch_all(&admin)
             .await
             .unwrap();
-    assert_eq!(status, vec![("gpt-4o-mini".to_owned(), "resolved".to_owned())]);
+    assert_eq!(
+        status,
+        vec![("gpt-4o-mini".to_owned(), "resolved".to_owned())]
+    );
     coordinator.shutdown().await;
 }
 
@@ -185,7 +226,11 @@ fn faulty_crawler() -> Arc<dyn ScopeCrawler> {
 }
 
 fn scope_of<'a>(outcome: &'a ScanOutcome, fragment: &str) -> &'a coordinator::ScopeOutcome {
-    outcome.scopes.iter().find(|scope| scope.scope.contains(fragment)).unwrap()
+    outcome
+        .scopes
+        .iter()
+        .find(|scope| scope.scope.contains(fragment))
+        .unwrap()
 }
 
 #[tokio::test]
@@ -198,13 +243,22 @@ async fn failing_scope_spends_budget_and_scan_is_partial() {
     write_project(&broken);
     let coordinator = start(&db, faulty_crawler()).await;
 
-    let outcome = coordinator.scan(request("acme", vec![good, broken])).await.unwrap();
+    let outcome = coordinator
+        .scan(request("acme", vec![good, broken]))
+        .await
+        .unwrap();
 
     assert_eq!(outcome.status, ScanStatus::Partial);
     let failed = scope_of(&outcome, "broken");
     assert_eq!(failed.status, ScopeStatus::Failed);
     assert_eq!(failed.attempts, 3);
-    assert!(failed.error.as_deref().unwrap().contains("simulated crawler crash"));
+    assert!(
+        failed
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("simulated crawler crash")
+    );
     let covered = scope_of(&outcome, "good");
     assert_eq!(covered.status, ScopeStatus::Covered);
     assert_eq!(outcome.system_ids.len(), 1);
@@ -219,7 +273,10 @@ async fn transient_crawl_error_is_retried() {
     write_project(&flaky);
     let coordinator = start(&db, faulty_crawler()).await;
 
-    let outcome = coordinator.scan(request("acme", vec![flaky])).await.unwrap();
+    let outcome = coordinator
+        .scan(request("acme", vec![flaky]))
+        .await
+        .unwrap();
 
     assert_eq!(outcome.status, ScanStatus::Completed);
     assert_eq!(outcome.scopes[0].attempts, 2);
@@ -233,7 +290,10 @@ async fn missing_target_fails_the_scan() {
     let coordinator = start(&db, code_crawler()).await;
 
     let outcome = coordinator
-        .scan(request("acme", vec![PathBuf::from("/nonexistent/secruna-test-tree")]))
+        .scan(request(
+            "acme",
+            vec![PathBuf::from("/nonexistent/secruna-test-tree")],
+        ))
         .await
         .unwrap();
 
@@ -260,7 +320,10 @@ async fn classifier_panic_skips_only_that_system() {
     });
     let coordinator = Coordinator::spawn(config).await.unwrap();
 
-    let outcome = coordinator.scan(request("acme", vec![tree.path().to_path_buf()])).await.unwrap();
+    let outcome = coordinator
+        .scan(request("acme", vec![tree.path().to_path_buf()]))
+        .await
+        .unwrap();
 
     // The poison system is missing, so the scan cannot claim to be complete.
     assert_eq!(outcome.status, ScanStatus::Partial);
@@ -268,7 +331,9 @@ async fn classifier_panic_skips_only_that_system() {
     assert_eq!(outcome.system_ids.len(), 1);
     let issues = &outcome.scopes[0].issues;
     assert!(
-        issues.iter().any(|issue| issue.contains("simulated classifier bug")),
+        issues
+            .iter()
+            .any(|issue| issue.contains("simulated classifier bug")),
         "issues: {issues:?}"
     );
     coordinator.shutdown().await;
@@ -291,7 +356,12 @@ async fn tenants_see_only_their_own_systems() {
 
     for (tenant, outcome) in [("tenant-a", &a), ("tenant-b", &b)] {
         let mut tx = db.store.begin(&context(tenant)).await.unwrap();
-        let ids: Vec<_> = store::systems::list(&mut tx).await.unwrap().into_iter().map(|row| row.id).collect();
+        let ids: Vec<_> = store::systems::list(&mut tx)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|row| row.id)
+            .collect();
         assert_eq!(ids, outcome.system_ids, "tenant {tenant}");
         tx.commit().await.unwrap();
     }
@@ -305,7 +375,10 @@ async fn start_scan_returns_recorded_id_before_outcome() {
     write_project(tree.path());
     let coordinator = start(&db, code_crawler()).await;
 
-    let handle = coordinator.start_scan(request("acme", vec![tree.path().to_path_buf()])).await.unwrap();
+    let handle = coordinator
+        .start_scan(request("acme", vec![tree.path().to_path_buf()]))
+        .await
+        .unwrap();
     let scan_id = handle.scan_id();
     let mut tx = db.store.begin(&context("acme")).await.unwrap();
     let recorded = store::scans::get(&mut tx, scan_id).await.unwrap();
@@ -327,7 +400,10 @@ async fn start_scan_rejects_unknown_framework() {
 
     let error = coordinator.start_scan(unknown).await.unwrap_err();
 
-    assert!(error.to_string().contains("not-a-framework"), "error: {error}");
+    assert!(
+        error.to_string().contains("not-a-framework"),
+        "error: {error}"
+    );
     coordinator.shutdown().await;
 }
 
@@ -336,12 +412,24 @@ async fn nul_characters_do_not_drop_a_system() {
     let db = TestDb::new().await;
     let tree = tempfile::tempdir().unwrap();
     write_project(tree.path());
-    std::fs::write(tree.path().join("src/nul.py"), b"import openai  # \x00\x01\n").unwrap();
+    std::fs::write(
+        tree.path().join("src/nul.py"),
+        b"import openai  # \x00\x01\n",
+    )
+    .unwrap();
     let coordinator = start(&db, code_crawler()).await;
 
-    let outcome = coordinator.scan(request("acme", vec![tree.path().to_path_buf()])).await.unwrap();
+    let outcome = coordinator
+        .scan(request("acme", vec![tree.path().to_path_buf()]))
+        .await
+        .unwrap();
 
-    assert_eq!(outcome.status, ScanStatus::Completed, "{:?}", outcome.scopes);
+    assert_eq!(
+        outcome.status,
+        ScanStatus::Completed,
+        "{:?}",
+        outcome.scopes
+    );
     assert_eq!(outcome.system_ids.len(), 1);
     coordinator.shutdown().await;
 }
@@ -355,10 +443,19 @@ async fn overlapping_targets_are_rejected() {
     let inner = tree.path().join("outer/inner");
     let coordinator = start(&db, code_crawler()).await;
 
-    let nested = coordinator.start_scan(request("acme", vec![outer.clone(), inner])).await.unwrap_err();
-    let repeated = coordinator.start_scan(request("acme", vec![outer.clone(), outer])).await.unwrap_err();
+    let nested = coordinator
+        .start_scan(request("acme", vec![outer.clone(), inner]))
+        .await
+        .unwrap_err();
+    let repeated = coordinator
+        .start_scan(request("acme", vec![outer.clone(), outer]))
+        .await
+        .unwrap_err();
 
     assert!(nested.to_string().contains("is inside"), "error: {nested}");
-    assert!(repeated.to_string().contains("is inside"), "error: {repeated}");
+    assert!(
+        repeated.to_string().contains("is inside"),
+        "error: {repeated}"
+    );
     coordinator.shutdown().await;
 }

@@ -24,8 +24,13 @@ impl Database {
         let admin_url = non_empty_env("DATABASE_ADMIN_URL");
         match (app_url, admin_url) {
             (Some(app_url), _) => {
-                let store = Store::connect(&app_url).await.context("connecting with DATABASE_URL")?;
-                Ok(Database { store, embedded: None })
+                let store = Store::connect(&app_url)
+                    .await
+                    .context("connecting with DATABASE_URL")?;
+                Ok(Database {
+                    store,
+                    embedded: None,
+                })
             }
             (None, Some(_)) => bail!(
                 "DATABASE_ADMIN_URL is set but DATABASE_URL is not: set DATABASE_URL to the \
@@ -40,12 +45,18 @@ impl Database {
                     .await
                     .context("closing scans left running by an earlier process")?;
                 if num_interrupted > 0 {
-                    tracing::warn!(num_scans = num_interrupted, "marked scans of exited processes as failed");
+                    tracing::warn!(
+                        num_scans = num_interrupted,
+                        "marked scans of exited processes as failed"
+                    );
                 }
                 let store = Store::connect(&embedded.app_url)
                     .await
                     .context("connecting to the embedded Postgres")?;
-                Ok(Database { store, embedded: Some(embedded) })
+                Ok(Database {
+                    store,
+                    embedded: Some(embedded),
+                })
             }
         }
     }
@@ -72,7 +83,9 @@ async fn start_embedded(data_dir: Option<std::path::PathBuf>) -> anyhow::Result<
 /// Runs `secruna migrate`.
 pub(crate) async fn migrate(data_dir: DataDirArg) -> anyhow::Result<()> {
     if let Some(admin_url) = non_empty_env("DATABASE_ADMIN_URL") {
-        store::migrate(&admin_url).await.context("migrating with DATABASE_ADMIN_URL")?;
+        store::migrate(&admin_url)
+            .await
+            .context("migrating with DATABASE_ADMIN_URL")?;
         println!("migrations applied");
         return Ok(());
     }
@@ -90,28 +103,40 @@ pub(crate) async fn migrate(data_dir: DataDirArg) -> anyhow::Result<()> {
 
 /// Runs `secruna audit verify`.
 pub(crate) async fn audit_verify(tenant: &str, data_dir: DataDirArg) -> anyhow::Result<ExitCode> {
-    let path = TenantPath::from_slug_path(tenant).with_context(|| format!("invalid tenant `{tenant}`"))?;
+    let path =
+        TenantPath::from_slug_path(tenant).with_context(|| format!("invalid tenant `{tenant}`"))?;
     let database = Database::open(data_dir.data_dir).await?;
     let report = verify_chain(&database.store, path).await;
     database.close().await;
     let report = report?;
     match report.first_bad {
         None => {
-            println!("audit chain of `{tenant}` is intact: {} rows checked", report.rows_checked);
+            println!(
+                "audit chain of `{tenant}` is intact: {} rows checked",
+                report.rows_checked
+            );
             Ok(ExitCode::SUCCESS)
         }
         Some(bad) => {
-            println!("audit chain of `{tenant}` is broken at seq {}: {}", bad.seq, bad.reason);
+            println!(
+                "audit chain of `{tenant}` is broken at seq {}: {}",
+                bad.seq, bad.reason
+            );
             Ok(ExitCode::FAILURE)
         }
     }
 }
 
-async fn verify_chain(store: &Store, path: TenantPath) -> anyhow::Result<store::audit::VerifyReport> {
+async fn verify_chain(
+    store: &Store,
+    path: TenantPath,
+) -> anyhow::Result<store::audit::VerifyReport> {
     let slug_path = path.slug_path();
     let mut tx = store.begin(&TenantContext::new(path)).await?;
     if store::tenants::get_current(&mut tx).await?.is_none() {
-        bail!("tenant `{slug_path}` not found: check the slug, or run a scan with --tenant {slug_path} to create it");
+        bail!(
+            "tenant `{slug_path}` not found: check the slug, or run a scan with --tenant {slug_path} to create it"
+        );
     }
     let report = store::audit::verify(&mut tx).await?;
     tx.commit().await?;
@@ -119,5 +144,7 @@ async fn verify_chain(store: &Store, path: TenantPath) -> anyhow::Result<store::
 }
 
 fn non_empty_env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
 }

@@ -113,7 +113,9 @@ pub(crate) async fn load_report(
 /// quietly instead of failing the command.
 pub(crate) fn write_stdout(text: &str) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
-    let written = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+    let written = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
     match written {
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other,
@@ -137,14 +139,29 @@ fn printable(text: &str) -> String {
 /// Renders the report as readable tables.
 pub(crate) fn render_table(report: &Report, outcome: &ScanOutcome) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "scan {} for tenant {}: {}", report.scan_id, printable(&report.tenant), outcome.status.as_str());
+    let _ = writeln!(
+        out,
+        "scan {} for tenant {}: {}",
+        report.scan_id,
+        printable(&report.tenant),
+        outcome.status.as_str()
+    );
     for scope in &report.scopes {
-        let error = scope.error.as_deref().map(|error| format!(" ({})", printable(error))).unwrap_or_default();
+        let error = scope
+            .error
+            .as_deref()
+            .map(|error| format!(" ({})", printable(error)))
+            .unwrap_or_default();
         let status = match scope.status {
             coordinator::ScopeStatus::Covered => "covered",
             coordinator::ScopeStatus::Failed => "failed",
         };
-        let _ = writeln!(out, "  scope {}: {status}, {} findings{error}", printable(&scope.scope), scope.num_findings);
+        let _ = writeln!(
+            out,
+            "  scope {}: {status}, {} findings{error}",
+            printable(&scope.scope),
+            scope.num_findings
+        );
         for issue in &scope.issues {
             let _ = writeln!(out, "    note: {}", printable(issue));
         }
@@ -155,7 +172,12 @@ pub(crate) fn render_table(report: &Report, outcome: &ScanOutcome) -> String {
     }
     for system in &report.systems {
         let _ = writeln!(out);
-        let _ = writeln!(out, "{} ({})", printable(&system.name), printable(&system.root));
+        let _ = writeln!(
+            out,
+            "{} ({})",
+            printable(&system.name),
+            printable(&system.root)
+        );
         let area = system.annex_iii_area.as_deref().unwrap_or("-");
         let _ = writeln!(
             out,
@@ -182,22 +204,37 @@ fn render_findings(out: &mut String, findings: &[FindingReport]) {
             None => printable(&finding.path),
         })
         .collect();
-    let width = locations.iter().map(String::len).max().unwrap_or(10).min(60);
+    let width = locations
+        .iter()
+        .map(String::len)
+        .max()
+        .unwrap_or(10)
+        .min(60);
     let _ = writeln!(out, "  {:<width$} {:<18} SUBJECT", "LOCATION", "KIND");
     for (finding, location) in findings.iter().zip(&locations) {
-        let _ = writeln!(out, "  {location:<width$} {:<18} {}", finding.kind, printable(&finding.subject));
+        let _ = writeln!(
+            out,
+            "  {location:<width$} {:<18} {}",
+            finding.kind,
+            printable(&finding.subject)
+        );
     }
 }
 
 fn render_verdicts(out: &mut String, evaluations: &[EvaluationReport]) {
     let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     for evaluation in evaluations {
-        *counts.entry((evaluation.framework.as_str(), evaluation.status.as_str())).or_default() += 1;
+        *counts
+            .entry((evaluation.framework.as_str(), evaluation.status.as_str()))
+            .or_default() += 1;
     }
     for ((framework, status), count) in counts {
         let _ = writeln!(out, "  {framework}: {count} {status}");
     }
-    for evaluation in evaluations.iter().filter(|evaluation| evaluation.status == "fail") {
+    for evaluation in evaluations
+        .iter()
+        .filter(|evaluation| evaluation.status == "fail")
+    {
         let _ = writeln!(out, "  FAIL {}", evaluation.rule_id);
     }
 }

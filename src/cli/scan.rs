@@ -42,7 +42,10 @@ async fn scan(
         tenant: args.tenant.clone(),
         targets: args.paths,
         frameworks: args.frameworks,
-        requested_by: format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned())),
+        requested_by: format!(
+            "cli:{}",
+            std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned())
+        ),
         progress: progress.clone(),
     };
     let bar = progress_bar(progress);
@@ -87,7 +90,10 @@ enum Finished {
 }
 
 /// Runs the scan until it finishes or SIGINT or SIGTERM arrives.
-async fn run_until_signal(coordinator: &Coordinator, request: ScanRequest) -> anyhow::Result<Finished> {
+async fn run_until_signal(
+    coordinator: &Coordinator,
+    request: ScanRequest,
+) -> anyhow::Result<Finished> {
     let handle = coordinator.start_scan(request).await?;
     let scan_id = handle.scan_id();
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
@@ -108,7 +114,9 @@ async fn mark_interrupted(
 ) -> anyhow::Result<()> {
     let path = store::TenantPath::from_slug_path(tenant)?;
     let mut tx = store.begin(&store::TenantContext::new(path)).await?;
-    let running = store::scans::get(&mut tx, scan_id).await?.is_some_and(|scan| scan.status == "running");
+    let running = store::scans::get(&mut tx, scan_id)
+        .await?
+        .is_some_and(|scan| scan.status == "running");
     if running {
         let error = format!("interrupted by {signal} before it finished");
         let summary = serde_json::json!({ "interrupted_by": signal });

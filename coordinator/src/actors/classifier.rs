@@ -117,23 +117,27 @@ async fn classify_and_write(shared: &Shared, job: ClassifyJob) -> Result<Uuid, S
 fn run_classifier(shared: &Shared, job: &ClassifyJob) -> Result<Classification, String> {
     let declaration = declaration_of(&job.findings)?;
     let classify = &shared.config.classify;
-    catch_unwind(AssertUnwindSafe(|| classify(&job.root, &job.findings, declaration.as_ref())))
-        .map_err(|payload| {
-            let message = super::panic_message(payload.as_ref());
-            warn!(
-                tenant.path = %job.ctx.path().as_str(),
-                scope.id = %job.scope,
-                system.root = %job.root,
-                error = %message,
-                "classifier panicked; system skipped"
-            );
-            format!("classifier failed on system `{}`: {message}", job.root)
-        })
+    catch_unwind(AssertUnwindSafe(|| {
+        classify(&job.root, &job.findings, declaration.as_ref())
+    }))
+    .map_err(|payload| {
+        let message = super::panic_message(payload.as_ref());
+        warn!(
+            tenant.path = %job.ctx.path().as_str(),
+            scope.id = %job.scope,
+            system.root = %job.root,
+            error = %message,
+            "classifier panicked; system skipped"
+        );
+        format!("classifier failed on system `{}`: {message}", job.root)
+    })
 }
 
 /// Reads the root's `secruna.yaml` declaration back from its finding, if there is one.
 fn declaration_of(findings: &[Finding]) -> Result<Option<Declaration>, String> {
-    let Some(finding) = findings.iter().find(|finding| finding.kind == FindingKind::Declaration)
+    let Some(finding) = findings
+        .iter()
+        .find(|finding| finding.kind == FindingKind::Declaration)
     else {
         return Ok(None);
     };

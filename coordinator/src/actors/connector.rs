@@ -92,7 +92,13 @@ impl Actor for ConnectorActor {
         let scopes = args.scopes.iter().map(|_| ScopeState::default()).collect();
         let frameworks = Arc::new(args.frameworks.clone());
         crate::metrics::actor_started("connector");
-        Ok(ConnectorState { args, frameworks, scopes, crawlers: HashMap::new(), system_ids: Vec::new() })
+        Ok(ConnectorState {
+            args,
+            frameworks,
+            scopes,
+            crawlers: HashMap::new(),
+            system_ids: Vec::new(),
+        })
     }
 
     async fn post_start(
@@ -106,7 +112,6 @@ impl Actor for ConnectorActor {
         report_when_settled(&myself, state);
         Ok(())
     }
-
 
     async fn post_stop(
         &self,
@@ -145,11 +150,14 @@ impl Actor for ConnectorActor {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         let failure = match event {
-            SupervisionEvent::ActorFailed(cell, failure) => Some((cell.get_id(), failure.to_string())),
+            SupervisionEvent::ActorFailed(cell, failure) => {
+                Some((cell.get_id(), failure.to_string()))
+            }
             SupervisionEvent::ActorTerminated(cell, _, reason) => {
                 // A crawler that reported has already left the map; one still in it stopped
                 // without covering its scope.
-                let reason = reason.unwrap_or_else(|| "crawler stopped before it finished".to_owned());
+                let reason =
+                    reason.unwrap_or_else(|| "crawler stopped before it finished".to_owned());
                 Some((cell.get_id(), reason))
             }
             _ => None,
@@ -206,7 +214,12 @@ async fn start_crawler(myself: &ActorRef<ConnectorMsg>, state: &mut ConnectorSta
 
 /// Schedules another attempt for a failed scope, or records it as failed once the restart
 /// budget is spent.
-fn retry_or_fail(myself: &ActorRef<ConnectorMsg>, state: &mut ConnectorState, index: usize, message: String) {
+fn retry_or_fail(
+    myself: &ActorRef<ConnectorMsg>,
+    state: &mut ConnectorState,
+    index: usize,
+    message: String,
+) {
     let policy = state.args.shared.config.restart;
     let scope = &mut state.scopes[index];
     let scope_id = &state.args.scopes[index];
@@ -265,15 +278,27 @@ fn report_when_settled(myself: &ActorRef<ConnectorMsg>, state: &mut ConnectorSta
     if state.scopes.iter().any(|scope| scope.outcome.is_none()) {
         return;
     }
-    let mut report = ConnectorReport { scopes: Vec::new(), covered: Vec::new(), system_ids: Vec::new() };
+    let mut report = ConnectorReport {
+        scopes: Vec::new(),
+        covered: Vec::new(),
+        system_ids: Vec::new(),
+    };
     for (index, scope) in state.scopes.iter_mut().enumerate() {
-        let Some(outcome) = scope.outcome.take() else { continue };
+        let Some(outcome) = scope.outcome.take() else {
+            continue;
+        };
         if outcome.status == ScopeStatus::Covered {
-            report.covered.push((state.args.scopes[index].clone(), std::mem::take(&mut scope.seen)));
+            report.covered.push((
+                state.args.scopes[index].clone(),
+                std::mem::take(&mut scope.seen),
+            ));
         }
         report.scopes.push(outcome);
     }
     report.system_ids = std::mem::take(&mut state.system_ids);
-    let _ = state.args.tenant.cast(TenantMsg::ConnectorFinished(state.args.scan_id, report));
+    let _ = state
+        .args
+        .tenant
+        .cast(TenantMsg::ConnectorFinished(state.args.scan_id, report));
     myself.stop(Some("scopes settled".to_owned()));
 }

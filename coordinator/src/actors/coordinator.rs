@@ -73,8 +73,9 @@ impl Actor for CoordinatorActor {
             batch_size: config.writer_batch_size,
             batch_delay: config.writer_batch_delay,
         };
-        let (writer, _) =
-            myself.spawn_linked(Some(format!("writer:{instance}")), WriterActor, writer_args).await?;
+        let (writer, _) = myself
+            .spawn_linked(Some(format!("writer:{instance}")), WriterActor, writer_args)
+            .await?;
 
         // Workers need `Shared`, which holds the pool's own ref, so they receive a cell that
         // is filled once the pool exists. Jobs only arrive after that.
@@ -82,9 +83,9 @@ impl Actor for CoordinatorActor {
         let worker_shared = shared_cell.clone();
         let num_workers = config.num_classifiers.max(1);
         let factory_args = FactoryArguments::builder()
-            .worker_builder(Box::new(ractor::factory::worker_builder(move |_worker_id| {
-                (ClassifierWorker, worker_shared.clone())
-            })))
+            .worker_builder(Box::new(ractor::factory::worker_builder(
+                move |_worker_id| (ClassifierWorker, worker_shared.clone()),
+            )))
             .queue(Default::default())
             .router(Default::default())
             .num_initial_workers(num_workers)
@@ -96,10 +97,17 @@ impl Actor for CoordinatorActor {
                 factory_args,
             )
             .await?;
-        let shared = Shared { config, writer, classifiers };
+        let shared = Shared {
+            config,
+            writer,
+            classifiers,
+        };
         crate::metrics::actor_started("coordinator");
         let _ = shared_cell.set(shared.clone());
-        Ok(CoordinatorState { shared, tenants: HashMap::new() })
+        Ok(CoordinatorState {
+            shared,
+            tenants: HashMap::new(),
+        })
     }
 
     async fn post_start(
@@ -113,7 +121,6 @@ impl Actor for CoordinatorActor {
         );
         Ok(())
     }
-
 
     async fn post_stop(
         &self,
@@ -135,7 +142,9 @@ impl Actor for CoordinatorActor {
                 match tenant_for(&myself, state, &request.tenant).await {
                     Ok(entry) => {
                         entry.num_routed += 1;
-                        if let Err(error) = entry.tenant.cast(TenantMsg::StartScan(request, replies)) {
+                        if let Err(error) =
+                            entry.tenant.cast(TenantMsg::StartScan(request, replies))
+                        {
                             error!(%error, "tenant actor stopped before it took the scan");
                         }
                     }
@@ -163,12 +172,16 @@ impl Actor for CoordinatorActor {
     ) -> Result<(), ActorProcessingErr> {
         match event {
             SupervisionEvent::ActorTerminated(cell, _, _) => {
-                state.tenants.retain(|_, entry| entry.tenant.get_id() != cell.get_id());
+                state
+                    .tenants
+                    .retain(|_, entry| entry.tenant.get_id() != cell.get_id());
             }
             SupervisionEvent::ActorFailed(cell, failure) => {
                 let name = cell.get_name().unwrap_or_default();
                 let before = state.tenants.len();
-                state.tenants.retain(|_, entry| entry.tenant.get_id() != cell.get_id());
+                state
+                    .tenants
+                    .retain(|_, entry| entry.tenant.get_id() != cell.get_id());
                 if state.tenants.len() == before {
                     // The writer or the classifier pool died: scans cannot finish any more.
                     error!(actor.name = %name, error = %failure, "core actor failed; stopping");
@@ -224,5 +237,8 @@ async fn tenant_for<'a>(
         .spawn_linked(Some(name), TenantActor, args)
         .await
         .map_err(|error| ScanError::Aborted(format!("tenant actor failed to start: {error}")))?;
-    Ok(state.tenants.entry(key).or_insert(TenantEntry { tenant, num_routed: 0 }))
+    Ok(state.tenants.entry(key).or_insert(TenantEntry {
+        tenant,
+        num_routed: 0,
+    }))
 }

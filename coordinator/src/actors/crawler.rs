@@ -82,7 +82,6 @@ impl Actor for CrawlerActor {
         Ok(args)
     }
 
-
     async fn post_stop(
         &self,
         _myself: ActorRef<Self::Msg>,
@@ -100,8 +99,12 @@ impl Actor for CrawlerActor {
     ) -> Result<(), ActorProcessingErr> {
         match message {
             CrawlerMsg::Run => match crawl_scope(state).await? {
-                Ok(result) => state.connector.cast(ConnectorMsg::ScopeDone(state.scope_index, result))?,
-                Err(message) => state.connector.cast(ConnectorMsg::ScopeFailed(state.scope_index, message))?,
+                Ok(result) => state
+                    .connector
+                    .cast(ConnectorMsg::ScopeDone(state.scope_index, result))?,
+                Err(message) => state
+                    .connector
+                    .cast(ConnectorMsg::ScopeFailed(state.scope_index, message))?,
             },
         }
         Ok(())
@@ -110,14 +113,19 @@ impl Actor for CrawlerActor {
 
 /// Crawls, classifies and writes one scope. The inner `Err` is a permanent crawl error,
 /// which fails the scope without a retry; the outer one fails this attempt.
-async fn crawl_scope(args: &CrawlerArgs) -> Result<Result<ScopeResult, String>, ActorProcessingErr> {
+async fn crawl_scope(
+    args: &CrawlerArgs,
+) -> Result<Result<ScopeResult, String>, ActorProcessingErr> {
     let (report, findings) = match run_crawl(args).await? {
         Ok(crawled) => crawled,
         Err(message) => return Ok(Err(message)),
     };
     let num_findings = findings.len() as u64;
     crate::metrics::findings_produced(num_findings);
-    let seen_external_ids: Vec<String> = findings.iter().map(|finding| finding.external_id.clone()).collect();
+    let seen_external_ids: Vec<String> = findings
+        .iter()
+        .map(|finding| finding.external_id.clone())
+        .collect();
     info!(
         tenant.path = %args.ctx.path().as_str(),
         scope.id = %args.scope,
@@ -126,7 +134,9 @@ async fn crawl_scope(args: &CrawlerArgs) -> Result<Result<ScopeResult, String>, 
         "scope crawled"
     );
 
-    let calls = group_by_root(findings).into_iter().map(|(root, findings)| classify_root(args, root, findings));
+    let calls = group_by_root(findings)
+        .into_iter()
+        .map(|(root, findings)| classify_root(args, root, findings));
     let mut result = ScopeResult {
         seen_external_ids,
         system_ids: Vec::new(),
@@ -157,22 +167,31 @@ async fn run_crawl(args: &CrawlerArgs) -> Result<Result<Crawled, String>, ActorP
     let joined = tokio::task::spawn_blocking(move || {
         let collected = Mutex::new(Vec::new());
         let sink = |finding: Finding| {
-            collected.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(finding);
+            collected
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .push(finding);
         };
         let report = crawler.crawl(&scope, &progress, &sink)?;
-        let findings = collected.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let findings = collected
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         Ok::<_, crate::CrawlError>((report, findings))
     })
     .await;
     match joined {
         Ok(Ok(crawled)) => Ok(Ok(crawled)),
-        Ok(Err(error)) if error.permanent => Ok(Err(format!("crawl of `{}` failed: {error}", args.scope))),
+        Ok(Err(error)) if error.permanent => {
+            Ok(Err(format!("crawl of `{}` failed: {error}", args.scope)))
+        }
         Ok(Err(error)) => Err(format!("crawl of `{}` failed: {error}", args.scope).into()),
         Err(join_error) if join_error.is_panic() => {
             let message = super::panic_message(join_error.into_panic().as_ref());
             Err(format!("crawl of `{}` panicked: {message}", args.scope).into())
         }
-        Err(join_error) => Err(format!("crawl of `{}` was cancelled: {join_error}", args.scope).into()),
+        Err(join_error) => {
+            Err(format!("crawl of `{}` was cancelled: {join_error}", args.scope).into())
+        }
     }
 }
 
@@ -182,15 +201,26 @@ fn group_by_root(findings: Vec<Finding>) -> BTreeMap<String, Vec<Finding>> {
     let mut groups: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
     for finding in findings {
         if seen.insert(finding.external_id.clone()) {
-            groups.entry(finding.project_root.clone()).or_default().push(finding);
+            groups
+                .entry(finding.project_root.clone())
+                .or_default()
+                .push(finding);
         }
     }
     groups
 }
 
 /// Sends one root to the classifier pool and waits until its system is written.
-async fn classify_root(args: &CrawlerArgs, root: String, findings: Vec<Finding>) -> Result<Uuid, String> {
-    let system_root = if root == "." { args.scope.clone() } else { format!("{}/{root}", args.scope) };
+async fn classify_root(
+    args: &CrawlerArgs,
+    root: String,
+    findings: Vec<Finding>,
+) -> Result<Uuid, String> {
+    let system_root = if root == "." {
+        args.scope.clone()
+    } else {
+        format!("{}/{root}", args.scope)
+    };
     let key = SystemKey {
         tenant_path: args.ctx.path().as_str().to_owned(),
         scope: args.scope.clone(),
@@ -207,7 +237,12 @@ async fn classify_root(args: &CrawlerArgs, root: String, findings: Vec<Finding>)
     let called = args
         .shared
         .classifiers
-        .call(|reply| FactoryMessage::Dispatch(Job::new(key, ClassifyMsg::Classify(Box::new(job), reply))), None)
+        .call(
+            |reply| {
+                FactoryMessage::Dispatch(Job::new(key, ClassifyMsg::Classify(Box::new(job), reply)))
+            },
+            None,
+        )
         .await;
     match called {
         Ok(CallResult::Success(result)) => result,

@@ -9,15 +9,15 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
-use tokio::sync::oneshot;
 use serde_json::json;
 use store::{TenantContext, TenantPath};
+use tokio::sync::oneshot;
 use tracing::{error, info};
 use uuid::Uuid;
 
 use super::Shared;
-use super::coordinator::CoordinatorMsg;
 use super::connector::{ConnectorActor, ConnectorArgs, ConnectorReport};
+use super::coordinator::CoordinatorMsg;
 use super::writer::{FinishScan, WriterMsg};
 use crate::scan::{
     ScanError, ScanOutcome, ScanReplies, ScanRequest, ScanStatus, ScopeOutcome, ScopeStatus,
@@ -83,9 +83,14 @@ impl Actor for TenantActor {
     ) -> Result<Self::State, ActorProcessingErr> {
         let ctx = TenantContext::new(args.path.clone());
         crate::metrics::actor_started("tenant");
-        Ok(TenantState { args, ctx, scans: HashMap::new(), connectors: HashMap::new(), num_requests: 0 })
+        Ok(TenantState {
+            args,
+            ctx,
+            scans: HashMap::new(),
+            connectors: HashMap::new(),
+            num_requests: 0,
+        })
     }
-
 
     async fn post_stop(
         &self,
@@ -182,12 +187,26 @@ async fn start_scan(
     match myself.spawn_linked(Some(name), ConnectorActor, args).await {
         Ok((connector, _)) => {
             state.connectors.insert(connector.get_id(), scan_id);
-            state.scans.insert(scan_id, ActiveScan { finished_tx, frameworks, scopes });
+            state.scans.insert(
+                scan_id,
+                ActiveScan {
+                    finished_tx,
+                    frameworks,
+                    scopes,
+                },
+            );
             Ok(())
         }
         Err(spawn_error) => {
             let message = format!("connector failed to start: {spawn_error}");
-            state.scans.insert(scan_id, ActiveScan { finished_tx, frameworks, scopes });
+            state.scans.insert(
+                scan_id,
+                ActiveScan {
+                    finished_tx,
+                    frameworks,
+                    scopes,
+                },
+            );
             let report = failed_report(state, scan_id, &message);
             finish_scan(state, scan_id, report).await;
             Err(message)
@@ -197,7 +216,10 @@ async fn start_scan(
 
 /// Returns the scope id of a target: its canonical path when it exists, else as given.
 pub(crate) fn scope_id(target: &Path) -> String {
-    std::fs::canonicalize(target).unwrap_or_else(|_| target.to_path_buf()).display().to_string()
+    std::fs::canonicalize(target)
+        .unwrap_or_else(|_| target.to_path_buf())
+        .display()
+        .to_string()
 }
 
 /// Returns the scope ids of the targets, rejecting a target that repeats or lies inside
@@ -206,15 +228,25 @@ fn distinct_scopes(request: &ScanRequest) -> Result<Vec<String>, ScanError> {
     if request.targets.is_empty() {
         return Err(ScanError::NoTargets);
     }
-    let scopes: Vec<String> = request.targets.iter().map(|target| scope_id(target)).collect();
+    let scopes: Vec<String> = request
+        .targets
+        .iter()
+        .map(|target| scope_id(target))
+        .collect();
     for (index, outer) in scopes.iter().enumerate() {
         for inner in scopes.iter().skip(index + 1) {
             let (outer_path, inner_path) = (Path::new(outer), Path::new(inner));
             if inner_path.starts_with(outer_path) {
-                return Err(ScanError::OverlappingTargets { outer: outer.clone(), inner: inner.clone() });
+                return Err(ScanError::OverlappingTargets {
+                    outer: outer.clone(),
+                    inner: inner.clone(),
+                });
             }
             if outer_path.starts_with(inner_path) {
-                return Err(ScanError::OverlappingTargets { outer: inner.clone(), inner: outer.clone() });
+                return Err(ScanError::OverlappingTargets {
+                    outer: inner.clone(),
+                    inner: outer.clone(),
+                });
             }
         }
     }
@@ -231,8 +263,14 @@ async fn record_scan(
     let rule_book = &state.args.shared.config.rule_book;
     for slug in &request.frameworks {
         if rule_book.framework(slug).is_none() {
-            let known: Vec<&str> = rule_book.frameworks().map(|framework| framework.slug.as_str()).collect();
-            return Err(ScanError::UnknownFramework { slug: slug.clone(), known: known.join(", ") });
+            let known: Vec<&str> = rule_book
+                .frameworks()
+                .map(|framework| framework.slug.as_str())
+                .collect();
+            return Err(ScanError::UnknownFramework {
+                slug: slug.clone(),
+                known: known.join(", "),
+            });
         }
     }
 
@@ -279,10 +317,23 @@ async fn subscribe(
         let slugs: Vec<&str> = subscribed.iter().map(String::as_str).collect();
         store::subscriptions::set(tx, &slugs).await?;
         let diff = json!({ "before": current, "after": subscribed });
-        store::audit::append(tx, audit_entry(actor, "subscription", "frameworks", "subscription.updated", diff))
-            .await?;
+        store::audit::append(
+            tx,
+            audit_entry(
+                actor,
+                "subscription",
+                "frameworks",
+                "subscription.updated",
+                diff,
+            ),
+        )
+        .await?;
     }
-    if requested.is_empty() { Ok(subscribed) } else { Ok(requested.to_vec()) }
+    if requested.is_empty() {
+        Ok(subscribed)
+    } else {
+        Ok(requested.to_vec())
+    }
 }
 
 /// Builds an audit entry for an action taken from the command line or the coordinator.
@@ -309,7 +360,11 @@ fn audit_entry(
 
 /// Builds the report of a connector that died: every scope failed with `message`.
 fn failed_report(state: &TenantState, scan_id: Uuid, message: &str) -> ConnectorReport {
-    let scopes = state.scans.get(&scan_id).map(|scan| scan.scopes.clone()).unwrap_or_default();
+    let scopes = state
+        .scans
+        .get(&scan_id)
+        .map(|scan| scan.scopes.clone())
+        .unwrap_or_default();
     ConnectorReport {
         scopes: scopes
             .into_iter()
@@ -341,7 +396,12 @@ async fn finish_scan(state: &mut TenantState, scan_id: Uuid, report: ConnectorRe
         "frameworks": scan.frameworks,
     });
     let error = (status == ScanStatus::Failed).then(|| {
-        report.scopes.iter().filter_map(|scope| scope.error.clone()).collect::<Vec<_>>().join("; ")
+        report
+            .scopes
+            .iter()
+            .filter_map(|scope| scope.error.clone())
+            .collect::<Vec<_>>()
+            .join("; ")
     });
     let finish = FinishScan {
         ctx: state.ctx.clone(),
@@ -351,7 +411,11 @@ async fn finish_scan(state: &mut TenantState, scan_id: Uuid, report: ConnectorRe
         summary,
         error,
     };
-    let written = ractor::call!(state.args.shared.writer, WriterMsg::FinishScan, Box::new(finish));
+    let written = ractor::call!(
+        state.args.shared.writer,
+        WriterMsg::FinishScan,
+        Box::new(finish)
+    );
     let outcome = match written {
         Ok(Ok(())) => Ok(ScanOutcome {
             scan_id,
@@ -361,8 +425,12 @@ async fn finish_scan(state: &mut TenantState, scan_id: Uuid, report: ConnectorRe
             system_ids: report.system_ids,
             frameworks: scan.frameworks,
         }),
-        Ok(Err(message)) => Err(ScanError::Aborted(format!("closing scan {scan_id} failed: {message}"))),
-        Err(messaging) => Err(ScanError::Aborted(format!("writer unavailable: {messaging}"))),
+        Ok(Err(message)) => Err(ScanError::Aborted(format!(
+            "closing scan {scan_id} failed: {message}"
+        ))),
+        Err(messaging) => Err(ScanError::Aborted(format!(
+            "writer unavailable: {messaging}"
+        ))),
     };
     info!(tenant.path = %state.ctx.path().as_str(), scan.id = %scan_id, scan.status = status.as_str(), "scan finished");
     let _ = scan.finished_tx.send(outcome);
@@ -371,7 +439,10 @@ async fn finish_scan(state: &mut TenantState, scan_id: Uuid, report: ConnectorRe
 /// Derives the scan status from its scopes: never `completed` with a scope or a system
 /// missing.
 pub(crate) fn scan_status(scopes: &[ScopeOutcome]) -> ScanStatus {
-    let num_covered = scopes.iter().filter(|scope| scope.status == ScopeStatus::Covered).count();
+    let num_covered = scopes
+        .iter()
+        .filter(|scope| scope.status == ScopeStatus::Covered)
+        .count();
     let num_failed_systems: u64 = scopes.iter().map(|scope| scope.num_failed_systems).sum();
     if num_covered == scopes.len() && !scopes.is_empty() && num_failed_systems == 0 {
         ScanStatus::Completed

@@ -104,7 +104,11 @@ impl Actor for WriterActor {
         args: WriterArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
         crate::metrics::actor_started("writer");
-        Ok(WriterState { args, pending: Vec::new(), flush_scheduled: false })
+        Ok(WriterState {
+            args,
+            pending: Vec::new(),
+            flush_scheduled: false,
+        })
     }
 
     async fn post_stop(
@@ -233,7 +237,11 @@ async fn write_system(tx: &mut TenantTx, write: &SystemWrite) -> Result<Uuid, st
 }
 
 /// Maps a domain finding to its row, with every text made storable.
-fn finding_row(system_id: Uuid, scan_id: Uuid, finding: &Finding) -> store::findings::FindingUpsert {
+fn finding_row(
+    system_id: Uuid,
+    scan_id: Uuid,
+    finding: &Finding,
+) -> store::findings::FindingUpsert {
     let attributes: serde_json::Map<String, serde_json::Value> = finding
         .attributes
         .iter()
@@ -247,7 +255,9 @@ fn finding_row(system_id: Uuid, scan_id: Uuid, finding: &Finding) -> store::find
         kind: finding.kind.as_str().to_owned(),
         subject: storable(&finding.subject),
         path: storable(&finding.path),
-        line: finding.line.map(|line| i32::try_from(line).unwrap_or(i32::MAX)),
+        line: finding
+            .line
+            .map(|line| i32::try_from(line).unwrap_or(i32::MAX)),
         confidence: finding.confidence,
         project_root: storable(&finding.project_root),
         attributes: serde_json::Value::Object(attributes),
@@ -259,7 +269,11 @@ fn finding_row(system_id: Uuid, scan_id: Uuid, finding: &Finding) -> store::find
 /// Replaces NUL characters, which Postgres rejects in `text` and `jsonb`, with U+FFFD.
 /// Scanned files may contain them anywhere, and one of them must not fail a whole system.
 fn storable(text: &str) -> String {
-    if text.contains('\0') { text.replace('\0', "\u{fffd}") } else { text.to_owned() }
+    if text.contains('\0') {
+        text.replace('\0', "\u{fffd}")
+    } else {
+        text.to_owned()
+    }
 }
 
 /// Applies [`storable`] to every string inside a JSON value.
