@@ -459,3 +459,36 @@ async fn overlapping_targets_are_rejected() {
     );
     coordinator.shutdown().await;
 }
+
+#[tokio::test]
+async fn rescan_keeps_facts_declared_through_the_api() {
+    let db = TestDb::new().await;
+    let tree = tempfile::tempdir().unwrap();
+    std::fs::write(tree.path().join("requirements.txt"), "openai==1.30.0\n").unwrap();
+    let coordinator = start(&db, code_crawler()).await;
+    let first = coordinator
+        .scan(request("acme", vec![tree.path().to_path_buf()]))
+        .await
+        .unwrap();
+
+    // What PATCH /api/v1/systems/{id} stores.
+    let admin = sqlx::PgPool::connect(&db.admin_url).await.unwrap();
+    sqlx::query("UPDATE ai_systems SET declared = '{\"annex_iii\": \"employment\", \"role\": \"provider\"}' WHERE id = $1")
+        .bind(first.system_ids[0])
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let second = coordinator
+        .scan(request("acme", vec![tree.path().to_path_buf()]))
+        .await
+        .unwrap();
+
+    assert_eq!(second.system_ids, first.system_ids);
+    let mut tx = db.store.begin(&context("acme")).await.unwrap();
+    let systems = store::systems::list(&mut tx).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(systems[0].risk_class, "high");
+    assert_eq!(systems[0].annex_iii_area.as_deref(), Some("employment"));
+    coordinator.shutdown().await;
+}

@@ -169,6 +169,26 @@ const ATTRIBUTE_KEYS: [(&str, Encoding); 26] = [
 ];
 
 impl Declaration {
+    /// Returns this declaration with the fields of `overrides` (a JSON object in
+    /// `secruna.yaml` form, such as the facts declared through the API) laid over it.
+    /// A field in `overrides` replaces the same field here; the others stay.
+    pub fn overlaid(&self, overrides: &serde_json::Value) -> Result<Declaration, DeclarationError> {
+        let Some(overrides) = overrides.as_object().filter(|fields| !fields.is_empty()) else {
+            return Ok(self.clone());
+        };
+        let mut fields = match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(fields)) => fields,
+            _ => serde_json::Map::new(),
+        };
+        fields.retain(|_, value| !value.is_null());
+        fields.extend(overrides.clone());
+        serde_json::from_value(serde_json::Value::Object(fields)).map_err(|error| {
+            DeclarationError::Unlocated {
+                message: format!("declared facts do not combine with secruna.yaml: {error}"),
+            }
+        })
+    }
+
     /// Parses the text of a `secruna.yaml` file.
     ///
     /// A file that is empty or holds only comments is an empty declaration. Errors name

@@ -38,6 +38,23 @@ pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Option<(serde_json::Valu
     Ok(row)
 }
 
+/// Returns the declared facts of the system with this upsert key, if it exists and
+/// has any. Scans read them so that facts declared through the API survive a rescan.
+#[instrument(skip_all, name = "store.declared.get_by_key", fields(tenant.path = %tx.tenant()))]
+pub async fn get_by_key(
+    tx: &mut TenantTx,
+    source: &str,
+    external_id: &str,
+) -> Result<Option<serde_json::Value>, Error> {
+    let row: Option<(Option<serde_json::Value>,)> =
+        sqlx::query_as("SELECT declared FROM ai_systems WHERE source = $1 AND external_id = $2")
+            .bind(source)
+            .bind(external_id)
+            .fetch_optional(tx.conn())
+            .await?;
+    Ok(row.and_then(|(declared,)| declared))
+}
+
 /// Stores declared facts and the classification computed from them. The
 /// system's last scan stays as it is, because no scan made this change.
 #[instrument(skip_all, name = "store.declared.reclassify", fields(tenant.path = %tx.tenant(), system.id = %id))]

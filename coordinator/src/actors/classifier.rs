@@ -20,7 +20,7 @@ use tracing::warn;
 use uuid::Uuid;
 
 use super::Shared;
-use super::writer::{SystemWrite, WriterMsg};
+use super::writer::{CODE_SOURCE, SystemWrite, WriterMsg, system_external_id};
 use crate::classify::Classification;
 
 /// Identity of one AI system inside a scan: the pool routes on it.
@@ -99,7 +99,8 @@ impl Worker for ClassifierWorker {
 
 /// Classifies one system, evaluates it and waits until the writer has stored it.
 async fn classify_and_write(shared: &Shared, job: ClassifyJob) -> Result<Uuid, String> {
-    let classification = run_classifier(shared, &job)?;
+    let overrides = declared_overrides(shared, &job).await?;
+    let classification = run_classifier(shared, &job, &overrides)?;
     let verdicts = evaluate(shared, &job.frameworks, &classification)?;
     let write = SystemWrite {
         ctx: job.ctx,
@@ -113,9 +114,45 @@ async fn classify_and_write(shared: &Shared, job: ClassifyJob) -> Result<Uuid, S
         .map_err(|error| format!("writer unavailable: {error}"))?
 }
 
+/// Reads the facts declared for this system through the API, so that a rescan keeps
+/// them; `Null` when the system is new or has none.
+async fn declared_overrides(
+    shared: &Shared,
+    job: &ClassifyJob,
+) -> Result<serde_json::Value, String> {
+    let external_id = system_external_id(&job.scope, &job.root);
+    let read = async {
+        let mut tx = shared.config.store.begin(&job.ctx).await?;
+        let declared = store::declared::get_by_key(&mut tx, CODE_SOURCE, &external_id).await?;
+        tx.commit().await?;
+        Ok::<_, store::Error>(declared)
+    };
+    let declared = read
+        .await
+        .map_err(|error| format!("reading declared facts of `{}` failed: {error}", job.root))?;
+    Ok(declared.unwrap_or(serde_json::Value::Null))
+}
+
 /// Runs the configured classifier, turning a panic into an error for this system alone.
-fn run_classifier(shared: &Shared, job: &ClassifyJob) -> Result<Classification, String> {
-    let declaration = declaration_of(&job.findings)?;
+/// Facts declared through the API (`overrides`) win over the project's `secruna.yaml`.
+fn run_classifier(
+    shared: &Shared,
+    job: &ClassifyJob,
+    overrides: &serde_json::Value,
+) -> Result<Classification, String> {
+    let file_declaration = declaration_of(&job.findings)?;
+    let declaration = if overrides
+        .as_object()
+        .is_some_and(|fields| !fields.is_empty())
+    {
+        let base = file_declaration.unwrap_or_default();
+        let merged = base
+            .overlaid(overrides)
+            .map_err(|error| format!("system `{}`: {error}", job.root))?;
+        Some(merged)
+    } else {
+        file_declaration
+    };
     let classify = &shared.config.classify;
     catch_unwind(AssertUnwindSafe(|| {
         classify(&job.root, &job.findings, declaration.as_ref())

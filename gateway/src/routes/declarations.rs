@@ -4,11 +4,8 @@
 //! Declared fields take precedence over the project's `secruna.yaml` and
 //! over inferred facts. The change reclassifies the system from its open
 //! findings and re-evaluates it against the tenant's subscribed frameworks
-//! in the same transaction as the audit row.
-//!
-//! NOTE: the scan path classifies from the project's `secruna.yaml` alone, so
-//! a later scan of the system replaces this classification until the
-//! scan's classifier overlays `ai_systems.declared` as well.
+//! in the same transaction as the audit row. Scans overlay the same stored
+//! fields on the project's `secruna.yaml`, so a rescan keeps them.
 
 use std::collections::BTreeMap;
 
