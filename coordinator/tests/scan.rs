@@ -492,3 +492,74 @@ async fn rescan_keeps_facts_declared_through_the_api() {
     assert_eq!(systems[0].annex_iii_area.as_deref(), Some("employment"));
     coordinator.shutdown().await;
 }
+
+/// Returns the event types in the tenant's webhook outbox, sorted, read as the superuser.
+async fn outbox_events(db: &TestDb) -> Vec<String> {
+    let admin = sqlx::PgPool::connect(&db.admin_url).await.unwrap();
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT event_type FROM webhook_outbox ORDER BY event_type")
+            .fetch_all(&admin)
+            .await
+            .unwrap();
+    admin.close().await;
+    rows.into_iter().map(|(event_type,)| event_type).collect()
+}
+
+#[tokio::test]
+async fn writer_raises_webhook_events_with_its_changes() {
+    let db = TestDb::new().await;
+    let tree = tempfile::tempdir().unwrap();
+    std::fs::write(tree.path().join("requirements.txt"), "openai==1.30.0\n").unwrap();
+    let coordinator = start(&db, code_crawler()).await;
+    coordinator
+        .scan(request("acme", vec![tree.path().to_path_buf()]))
+        .await
+        .unwrap();
+    let admin = sqlx::PgPool::connect(&db.admin_url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO webhook_endpoints (tenant_path, url, format, events, secret_nonce, secret_ciphertext, created_by) \
+         VALUES ('acme', 'http://127.0.0.1:9/hook', 'json', \
+         ARRAY['scan.completed', 'system.discovered', 'system.risk_changed', 'verdict.changed'], \
+         '\\x000000000000000000000000', '\\x00', 'test')",
+    )
+    .execute(&admin)
+    .await
+    .unwrap();
+    admin.close().await;
+
+    // A second project is discovered; the first one's declaration changes its risk class.
+    std::fs::create_dir_all(tree.path().join("second")).unwrap();
+    std::fs::write(
+        tree.path().join("second/package.json"),
+        r#"{"dependencies": {"@anthropic-ai/sdk": "^0.27.0"}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        tree.path().join("secruna.yaml"),
+        "role: provider\nannex_iii: employment\n",
+    )
+    .unwrap();
+    coordinator
+        .scan(request("acme", vec![tree.path().to_path_buf()]))
+        .await
+        .unwrap();
+
+    let events = outbox_events(&db).await;
+    assert!(
+        events.contains(&"scan.completed".to_owned()),
+        "events: {events:?}"
+    );
+    assert!(
+        events.contains(&"system.discovered".to_owned()),
+        "events: {events:?}"
+    );
+    assert!(
+        events.contains(&"system.risk_changed".to_owned()),
+        "events: {events:?}"
+    );
+    assert!(
+        events.contains(&"verdict.changed".to_owned()),
+        "events: {events:?}"
+    );
+    coordinator.shutdown().await;
+}

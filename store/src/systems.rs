@@ -155,3 +155,20 @@ pub async fn list(tx: &mut TenantTx) -> Result<Vec<SystemRow>, Error> {
     .await?;
     Ok(rows)
 }
+
+/// Returns the risk class of the system with this upsert key, or `None` when the tenant
+/// has no such system yet. The writer compares it with the new class to raise events.
+#[instrument(skip_all, name = "store.systems.risk_class_by_key", fields(tenant.path = %tx.tenant()))]
+pub async fn risk_class_by_key(
+    tx: &mut TenantTx,
+    source: &str,
+    external_id: &str,
+) -> Result<Option<String>, Error> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT risk_class FROM ai_systems WHERE source = $1 AND external_id = $2")
+            .bind(source)
+            .bind(external_id)
+            .fetch_optional(tx.conn())
+            .await?;
+    Ok(row.map(|(risk_class,)| risk_class))
+}

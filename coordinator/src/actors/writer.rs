@@ -6,7 +6,9 @@
 //! batches, one transaction per tenant. When a batch fails, each system is retried in its
 //! own transaction, so one bad row cannot take the others down with it. Every upsert is
 //! idempotent on `(tenant, source, external_id)` and writes nothing when the values are
-//! unchanged.
+//! unchanged. Webhook events (`system.discovered`, `system.risk_changed`,
+//! `verdict.changed`, `review.requested`, `scan.completed`, `scan.failed`) are written to
+//! the outbox in the same transactions, so they commit exactly when the change does.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -210,7 +212,10 @@ async fn write_system(tx: &mut TenantTx, write: &SystemWrite) -> Result<Uuid, st
         facts: storable_json(serde_json::to_value(&classification.facts).unwrap_or_default()),
         scan_id: write.scan_id,
     };
+    let previous_risk_class =
+        store::systems::risk_class_by_key(tx, CODE_SOURCE, &system.external_id).await?;
     let system_id = store::systems::upsert(tx, &system).await?.id;
+    raise_system_event(tx, system_id, &system, previous_risk_class.as_deref()).await?;
 
     let findings: Vec<store::findings::FindingUpsert> = write
         .findings
@@ -232,8 +237,78 @@ async fn write_system(tx: &mut TenantTx, write: &SystemWrite) -> Result<Uuid, st
             scan_id: write.scan_id,
         })
         .collect();
-    store::evaluations::upsert_batch(tx, &evaluations).await?;
+    let num_changed = store::evaluations::upsert_batch(tx, &evaluations).await?;
+    if num_changed > 0 {
+        raise_verdict_events(
+            tx,
+            system_id,
+            previous_risk_class.is_some(),
+            &write.verdicts,
+        )
+        .await?;
+    }
     Ok(system_id)
+}
+
+/// Raises `system.discovered` for a new system and `system.risk_changed` when its risk
+/// class moved, in the transaction that stores the system.
+async fn raise_system_event(
+    tx: &mut TenantTx,
+    system_id: Uuid,
+    system: &store::systems::SystemUpsert,
+    previous_risk_class: Option<&str>,
+) -> Result<(), store::Error> {
+    let (event_type, data) = match previous_risk_class {
+        None => (
+            "system.discovered",
+            json!({
+                "system_id": system_id,
+                "name": system.name,
+                "root": system.root,
+                "risk_class": system.risk_class,
+                "annex_iii_area": system.annex_iii_area,
+            }),
+        ),
+        Some(previous) if previous != system.risk_class => (
+            "system.risk_changed",
+            json!({
+                "system_id": system_id,
+                "name": system.name,
+                "from": previous,
+                "to": system.risk_class,
+            }),
+        ),
+        Some(_) => return Ok(()),
+    };
+    store::webhooks::raise(tx, event_type, &data).await
+}
+
+/// Raises `verdict.changed` when an existing system's verdicts changed, and
+/// `review.requested` when changed verdicts wait for a human decision.
+async fn raise_verdict_events(
+    tx: &mut TenantTx,
+    system_id: Uuid,
+    system_existed: bool,
+    verdicts: &[Verdict],
+) -> Result<(), store::Error> {
+    if system_existed {
+        let statuses: serde_json::Map<String, serde_json::Value> = verdicts
+            .iter()
+            .map(|verdict| (verdict.rule_id.clone(), json!(verdict.status)))
+            .collect();
+        let data = json!({ "system_id": system_id, "verdicts": statuses });
+        store::webhooks::raise(tx, "verdict.changed", &data).await?;
+    }
+    let for_review: Vec<&str> = verdicts
+        .iter()
+        .filter(|verdict| verdict.needs_review)
+        .map(|verdict| verdict.rule_id.as_str())
+        .collect();
+    if !for_review.is_empty() {
+        let data = json!({ "system_id": system_id, "rules": for_review });
+        store::webhooks::raise(tx, "review.requested", &data).await?;
+    }
+    Ok(())
 }
 
 /// Maps a domain finding to its row, with every text made storable.
@@ -300,7 +375,7 @@ async fn finish_scan(store: &Store, finish: FinishScan) -> Result<(), store::Err
     for (scope, seen) in &finish.covered {
         store::findings::resolve_missing(&mut tx, CODE_SOURCE, scope, seen, finish.scan_id).await?;
     }
-    store::scans::finish(
+    let scan = store::scans::finish(
         &mut tx,
         finish.scan_id,
         finish.status.as_str(),
@@ -308,6 +383,19 @@ async fn finish_scan(store: &Store, finish: FinishScan) -> Result<(), store::Err
         finish.error.as_deref(),
     )
     .await?;
+    let event_type = match finish.status {
+        ScanStatus::Failed => "scan.failed",
+        ScanStatus::Completed | ScanStatus::Partial => "scan.completed",
+    };
+    let event = json!({
+        "scan_id": scan.id,
+        "status": scan.status,
+        "target": scan.target,
+        "summary": scan.summary,
+        "error": scan.error,
+        "num_systems": finish.summary.get("num_systems"),
+    });
+    store::webhooks::raise(&mut tx, event_type, &event).await?;
     let entry = store::audit::AuditEntry {
         actor_type: "system".to_owned(),
         actor_id: "coordinator".to_owned(),

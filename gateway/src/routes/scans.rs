@@ -178,46 +178,18 @@ pub(crate) async fn start(
         .await
         .map_err(scan_error)?;
 
-    let mut events_tx = state.store().begin(&principal.tenant).await?;
-    let row = store::scans::get(&mut events_tx, outcome.scan_id)
+    // The writer raised scan.completed or scan.failed when it closed the scan.
+    let mut read_tx = state.store().begin(&principal.tenant).await?;
+    let row = store::scans::get(&mut read_tx, outcome.scan_id)
         .await?
         .ok_or_else(|| ApiError::Internal(format!("scan {} vanished", outcome.scan_id)))?;
-    raise_scan_event(&mut events_tx, &row, outcome.system_ids.len()).await?;
-    events_tx.commit().await?;
+    read_tx.commit().await?;
     let result = ScanResult {
         scan: row.into(),
         scopes: outcome.scopes.into_iter().map(scope_view).collect(),
         system_ids: outcome.system_ids,
     };
     Ok((StatusCode::CREATED, Json(result)))
-}
-
-/// Raises `scan.completed` (for completed and partial scans) or `scan.failed`.
-///
-/// NOTE: this runs in its own transaction right after the coordinator has
-/// stored the scan, so a crash in between loses the event, and scans started
-/// outside the API raise none. Raising it in the writer's transaction would
-/// close both gaps.
-async fn raise_scan_event(
-    tx: &mut store::TenantTx,
-    scan: &store::scans::ScanRow,
-    num_systems: usize,
-) -> Result<(), ApiError> {
-    let event_type = if scan.status == "failed" {
-        "scan.failed"
-    } else {
-        "scan.completed"
-    };
-    let data = serde_json::json!({
-        "scan_id": scan.id,
-        "status": scan.status,
-        "target": scan.target,
-        "summary": scan.summary,
-        "error": scan.error,
-        "num_systems": num_systems,
-    });
-    store::webhooks::raise(tx, event_type, &data).await?;
-    Ok(())
 }
 
 /// Resolves `requested` against the scan root and checks that the real path,
