@@ -97,7 +97,7 @@ enum AuditCommand {
     },
 }
 
-/// Where the embedded Postgres keeps its cluster.
+/// Data folder option of the embedded Postgres.
 #[derive(Debug, clap::Args)]
 pub(crate) struct DataDirArg {
     /// Data folder of the embedded Postgres, used when neither DATABASE_URL nor

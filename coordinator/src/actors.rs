@@ -47,3 +47,25 @@ pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     }
     "panic with a non-string payload".to_owned()
 }
+
+/// Builds an audit entry for an action taken from the command line or the coordinator.
+pub(crate) fn audit_entry(
+    actor: &str,
+    entity_type: &str,
+    entity_id: &str,
+    action: &str,
+    diff: serde_json::Value,
+) -> store::audit::AuditEntry {
+    let (actor_type, actor_id) = actor.split_once(':').unwrap_or(("system", actor));
+    store::audit::AuditEntry {
+        actor_type: actor_type.to_owned(),
+        actor_id: actor_id.to_owned(),
+        entity_type: entity_type.to_owned(),
+        entity_id: entity_id.to_owned(),
+        action: action.to_owned(),
+        diff,
+        ip: None,
+        user_agent: None,
+        request_id: None,
+    }
+}

@@ -1,4 +1,4 @@
-//! What a crawler runs for its scope: the code connector, or a replacement in tests.
+//! Crawl of one scope: the code connector, or a replacement in tests.
 
 use std::path::Path;
 
@@ -18,7 +18,7 @@ pub struct CrawlReport {
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct CrawlError {
-    /// What failed, naming the scope and the fix.
+    /// Description of the failure, naming the scope and the fix.
     pub message: String,
     /// Whether another attempt would fail the same way (a missing folder, say), so the
     /// scope fails at once instead of spending its restart budget.
@@ -46,7 +46,7 @@ impl CrawlError {
 /// Walks one scope and sends every finding to `sink`.
 ///
 /// Runs on a blocking thread. A transient `Err` or a panic fails this attempt, and the
-/// connector retries it within its restart budget; a permanent `Err` fails the scope at once.
+/// connector retries it within its restart budget. A permanent `Err` fails the scope at once.
 pub trait ScopeCrawler: Send + Sync + 'static {
     /// Crawls `scope`, calling `sink` once per finding, from any thread.
     fn crawl(

@@ -18,7 +18,7 @@ use crate::scan::{ScanError, ScanHandle, ScanOutcome, ScanReplies, ScanRequest};
 pub type ClassifyFn =
     Arc<dyn Fn(&str, &[Finding], Option<&Declaration>) -> Classification + Send + Sync>;
 
-/// How a connector restarts a failing crawler.
+/// Restart policy of a connector for its failing crawlers.
 #[derive(Debug, Clone, Copy)]
 pub struct RestartPolicy {
     /// Attempts per scope, the first one included, before the scope is marked failed.
@@ -59,8 +59,8 @@ impl RestartPolicy {
 
 /// Default size of the classifier pool. Workers spend most of their time waiting for the
 /// writer's commit, so the pool is sized by how many systems a batch should carry, not by
-/// the number of cores: with one worker per core, batches held one or two systems and a
-/// 317-system scan took 8.5 s instead of 3.4 s (`load-tests/scan-bench.sh`).
+/// the number of cores. With one worker per core, batches contained one or two systems,
+/// and a 317-system scan took 8.5 s instead of 3.4 s (`load-tests/scan-bench.sh`).
 pub const DEFAULT_NUM_CLASSIFIERS: usize = 64;
 
 /// Default maximum systems per writer transaction; equal to the pool size, so a batch
@@ -74,9 +74,9 @@ pub struct CoordinatorConfig {
     pub store: Store,
     /// Loaded and validated rule book.
     pub rule_book: Arc<RuleBook>,
-    /// What crawlers run for each scope.
+    /// Crawl run for each scope.
     pub crawler: Arc<dyn ScopeCrawler>,
-    /// What classifier workers run for each system.
+    /// Classification run by the classifier workers for each system.
     pub classify: ClassifyFn,
     /// Crawler restart policy.
     pub restart: RestartPolicy,

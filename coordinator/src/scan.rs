@@ -14,9 +14,9 @@ pub struct ScanRequest {
     pub tenant: String,
     /// Folders or local git repositories; each one is a scope with its own crawler.
     pub targets: Vec<PathBuf>,
-    /// Frameworks to evaluate. They are added to the tenant's subscription; when empty, the
-    /// tenant's current subscription is used, and a tenant without one is subscribed to
-    /// the EU AI Act.
+    /// Frameworks to evaluate, which are added to the tenant's subscription. When empty,
+    /// the tenant's current subscription is used, and a tenant without one is subscribed
+    /// to the EU AI Act.
     pub frameworks: Vec<String>,
     /// Actor recorded in the audit trail, e.g. `cli:alice`.
     pub requested_by: String,
@@ -78,7 +78,7 @@ pub struct ScopeOutcome {
     pub issues: Vec<String>,
 }
 
-/// What a finished scan produced.
+/// Result of a finished scan.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScanOutcome {
     /// Id of the `scans` row.
@@ -116,7 +116,7 @@ impl ScanHandle {
     }
 }
 
-/// Ports a tenant actor answers on: once when the scan is recorded, once when it ends.
+/// Reply ports of a scan request: one for the recorded scan id, one for the outcome.
 pub(crate) struct ScanReplies {
     /// Receives the scan id, or the error that kept the scan from starting.
     pub(crate) started_tx: oneshot::Sender<Result<Uuid, ScanError>>,
@@ -168,7 +168,7 @@ pub enum ScanError {
     InvalidTenant {
         /// Slug path as given.
         tenant: String,
-        /// Why it was rejected, with the fix.
+        /// Reason for the rejection, with the fix.
         reason: String,
     },
     /// A requested framework is not in the rule book.

@@ -184,7 +184,9 @@ impl Declaration {
         fields.extend(overrides.clone());
         serde_json::from_value(serde_json::Value::Object(fields)).map_err(|error| {
             DeclarationError::Unlocated {
-                message: format!("declared facts do not combine with secruna.yaml: {error}"),
+                message: format!(
+                    "the declared fields do not combine with the project's secruna.yaml: {error}"
+                ),
             }
         })
     }

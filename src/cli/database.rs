@@ -39,7 +39,7 @@ impl Database {
             (None, None) => {
                 let embedded = start_embedded(data_dir).await?;
                 // Scans left running by a process that died (kill -9, power loss) would
-                // otherwise claim to run forever; this does nothing while others use the cluster.
+                // otherwise claim to run forever. This does nothing while others use the cluster.
                 let num_interrupted = embedded
                     .fail_interrupted_scans()
                     .await

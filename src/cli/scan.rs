@@ -76,7 +76,7 @@ async fn scan(
     })
 }
 
-/// How a scan run ended.
+/// End of a scan run.
 enum Finished {
     /// The scan finished, successfully or not.
     Outcome(coordinator::ScanOutcome),

@@ -77,7 +77,7 @@ impl Actor for CoordinatorActor {
             .spawn_linked(Some(format!("writer:{instance}")), WriterActor, writer_args)
             .await?;
 
-        // Workers need `Shared`, which holds the pool's own ref, so they receive a cell that
+        // Workers need `Shared`, which contains the pool's own ref, so they receive a cell that
         // is filled once the pool exists. Jobs only arrive after that.
         let shared_cell = Arc::new(tokio::sync::OnceCell::new());
         let worker_shared = shared_cell.clone();

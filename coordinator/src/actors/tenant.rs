@@ -40,7 +40,7 @@ pub(crate) struct TenantArgs {
 
 /// Messages to a tenant actor.
 pub(crate) enum TenantMsg {
-    /// Records and starts a scan, answering on the ports once recorded and once finished.
+    /// Records and starts a scan, replying once it is recorded and once it has finished.
     StartScan(ScanRequest, ScanReplies),
     /// A connector covered or gave up on all of its scopes.
     ConnectorFinished(Uuid, ConnectorReport),
@@ -283,7 +283,7 @@ async fn record_scan(
         requested_by: request.requested_by.clone(),
     };
     let scan = store::scans::create(&mut tx, new_scan).await?;
-    let entry = audit_entry(
+    let entry = super::audit_entry(
         &request.requested_by,
         "scan",
         &scan.id.to_string(),
@@ -319,7 +319,7 @@ async fn subscribe(
         let diff = json!({ "before": current, "after": subscribed });
         store::audit::append(
             tx,
-            audit_entry(
+            super::audit_entry(
                 actor,
                 "subscription",
                 "frameworks",
@@ -333,28 +333,6 @@ async fn subscribe(
         Ok(subscribed)
     } else {
         Ok(requested.to_vec())
-    }
-}
-
-/// Builds an audit entry for an action taken from the command line or the coordinator.
-fn audit_entry(
-    actor: &str,
-    entity_type: &str,
-    entity_id: &str,
-    action: &str,
-    diff: serde_json::Value,
-) -> store::audit::AuditEntry {
-    let (actor_type, actor_id) = actor.split_once(':').unwrap_or(("system", actor));
-    store::audit::AuditEntry {
-        actor_type: actor_type.to_owned(),
-        actor_id: actor_id.to_owned(),
-        entity_type: entity_type.to_owned(),
-        entity_id: entity_id.to_owned(),
-        action: action.to_owned(),
-        diff,
-        ip: None,
-        user_agent: None,
-        request_id: None,
     }
 }
 

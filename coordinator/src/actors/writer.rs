@@ -396,17 +396,13 @@ async fn finish_scan(store: &Store, finish: FinishScan) -> Result<(), store::Err
         "num_systems": finish.summary.get("num_systems"),
     });
     store::webhooks::raise(&mut tx, event_type, &event).await?;
-    let entry = store::audit::AuditEntry {
-        actor_type: "system".to_owned(),
-        actor_id: "coordinator".to_owned(),
-        entity_type: "scan".to_owned(),
-        entity_id: finish.scan_id.to_string(),
-        action: "scan.finished".to_owned(),
-        diff: json!({ "status": finish.status.as_str(), "summary": finish.summary }),
-        ip: None,
-        user_agent: None,
-        request_id: None,
-    };
+    let entry = super::audit_entry(
+        "system:coordinator",
+        "scan",
+        &finish.scan_id.to_string(),
+        "scan.finished",
+        json!({ "status": finish.status.as_str(), "summary": finish.summary }),
+    );
     store::audit::append(&mut tx, entry).await?;
     tx.commit().await
 }

@@ -162,19 +162,8 @@ fn merged_declaration(findings: &[Finding], declared: &Value) -> Result<Declarat
         .find(|finding| finding.kind == FindingKind::Declaration)
         .and_then(|finding| Declaration::from_attributes(&finding.attributes).ok())
         .unwrap_or_default();
-    let mut fields = match serde_json::to_value(&file) {
-        Ok(Value::Object(fields)) => fields,
-        _ => Map::new(),
-    };
-    if let Some(overrides) = declared.as_object() {
-        fields.extend(overrides.clone());
-    }
-    serde_json::from_value(Value::Object(fields)).map_err(|error| {
-        ApiError::invalid(
-            "declared",
-            format!("the declared fields do not combine with the project's secruna.yaml: {error}"),
-        )
-    })
+    file.overlaid(declared)
+        .map_err(|error| ApiError::invalid("declared", error.to_string()))
 }
 
 /// Evaluates the system against every subscribed framework and stores the
