@@ -7,6 +7,11 @@
 
 pub mod catalogue;
 pub mod code;
+pub mod source;
 
 pub use catalogue::{Catalogue, CatalogueError};
 pub use code::{CodeScanOptions, CodeScanReport, ScanError, ScanIssue, ScanProgress, scan_tree};
+pub use source::{
+    BoxFuture, ConnectorSpec, CoverageGap, CrawlError, CrawlReport, FindingSink, Scope, Source,
+    SourceFactory, SourceRegistry,
+};
