@@ -36,13 +36,19 @@ pub enum FindingKind {
     CiAction,
     /// An API key for an AI provider; the value is always redacted.
     Secret,
-    /// A `secruna.yaml` declaration at a project root.
+    /// A `secruna.yaml` declaration at a project root, or the declared facts of an
+    /// inventory row.
     Declaration,
+    /// A cloud resource that hosts, serves, trains or stores AI: a SageMaker endpoint, a
+    /// Bedrock custom model, an Azure OpenAI deployment, a Vertex AI model.
+    CloudResource,
+    /// A bought AI tool listed in an imported inventory.
+    InventoryEntry,
 }
 
 impl FindingKind {
     /// Every kind, in declaration order.
-    pub const ALL: [FindingKind; 13] = [
+    pub const ALL: [FindingKind; 15] = [
         FindingKind::Dependency,
         FindingKind::Import,
         FindingKind::Client,
@@ -56,6 +62,8 @@ impl FindingKind {
         FindingKind::CiAction,
         FindingKind::Secret,
         FindingKind::Declaration,
+        FindingKind::CloudResource,
+        FindingKind::InventoryEntry,
     ];
 
     /// Returns the snake_case name used in storage and output.
@@ -74,6 +82,8 @@ impl FindingKind {
             FindingKind::CiAction => "ci_action",
             FindingKind::Secret => "secret",
             FindingKind::Declaration => "declaration",
+            FindingKind::CloudResource => "cloud_resource",
+            FindingKind::InventoryEntry => "inventory_entry",
         }
     }
 }
@@ -87,7 +97,7 @@ impl fmt::Display for FindingKind {
 /// Error for a finding kind name that is not in [`FindingKind::ALL`].
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "unknown finding kind `{0}`: expected one of dependency, import, client, api_endpoint, model_id, artefact, model_card, serving_container, iac_resource, mcp_server, ci_action, secret, declaration"
+    "unknown finding kind `{0}`: expected one of dependency, import, client, api_endpoint, model_id, artefact, model_card, serving_container, iac_resource, mcp_server, ci_action, secret, declaration, cloud_resource, inventory_entry"
 )]
 pub struct ParseKindError(pub String);
 

@@ -182,7 +182,7 @@ impl Draft {
 
 fn default_confidence(kind: FindingKind) -> f32 {
     match kind {
-        FindingKind::Declaration => 1.0,
+        FindingKind::Declaration | FindingKind::CloudResource | FindingKind::InventoryEntry => 1.0,
         FindingKind::Client | FindingKind::Artefact | FindingKind::McpServer => 0.95,
         FindingKind::Dependency
         | FindingKind::Import

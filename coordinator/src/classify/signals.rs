@@ -121,6 +121,8 @@ pub(crate) fn describe(finding: &Finding) -> String {
         FindingKind::CiAction => format!("uses the CI action {subject}"),
         FindingKind::Secret => format!("contains a {subject} API key"),
         FindingKind::Declaration => format!("declares {subject}"),
+        FindingKind::CloudResource => format!("runs the cloud resource {subject}"),
+        FindingKind::InventoryEntry => format!("lists the bought tool {subject}"),
     };
     match finding.line {
         Some(line) => format!("{action} ({}:{line})", finding.path),
