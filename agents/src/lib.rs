@@ -7,6 +7,7 @@
 
 pub mod catalogue;
 pub mod code;
+pub mod net;
 pub mod source;
 
 pub use catalogue::{Catalogue, CatalogueError};
