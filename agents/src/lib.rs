@@ -5,8 +5,10 @@
 //! usage as a [`proto::Finding`]. What counts as a sign is data: the [`Catalogue`] compiled
 //! from `catalogue/detectors.yaml`.
 
+pub mod azure;
 pub mod catalogue;
 pub mod code;
+pub mod gcp;
 pub mod net;
 pub mod source;
 
