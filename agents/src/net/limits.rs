@@ -180,6 +180,7 @@ pub struct ScopeLimiter {
     gcra: Mutex<(Quota, Arc<Gcra>)>,
     paused_until: Mutex<Option<Instant>>,
     in_flight: Option<Semaphore>,
+    max_in_flight: Option<usize>,
 }
 
 impl ScopeLimiter {
@@ -190,6 +191,7 @@ impl ScopeLimiter {
             gcra: Mutex::new((quota, Arc::new(quota.gcra()))),
             paused_until: Mutex::new(None),
             in_flight: max_in_flight.map(|max| Semaphore::new(max.max(1))),
+            max_in_flight: max_in_flight.map(|max| max.max(1)),
         }
     }
 
@@ -259,12 +261,20 @@ impl ScopeLimiter {
         }
     }
 
+    /// Returns the cap on calls in flight, if the provider has one.
+    pub fn in_flight_capacity(&self) -> Option<usize> {
+        self.max_in_flight
+    }
+
     async fn wait_for_pause(&self) {
         while let Some(until) = self.paused_until() {
             tokio::time::sleep_until(tokio::time::Instant::from_std(until)).await;
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // The guarded maps stay consistent even if a holder panicked.

@@ -79,8 +79,11 @@ impl PageGuard {
     fn stop(&self, why: String) -> PageStep {
         tracing::warn!(listing = %self.listing, pages = self.pages, reason = %why, "listing stopped early");
         PageStep::Stop(format!(
-            "listing `{}` stopped after {} pages because {why}; later pages were not read",
+            "listing `{}` stopped after page {} because {why}; later pages were not read",
             self.listing, self.pages
         ))
     }
 }
+
+#[cfg(test)]
+mod tests;

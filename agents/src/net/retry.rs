@@ -176,3 +176,6 @@ fn final_error(error: CallError, throttled: bool, operation: &str, attempts: u32
         error
     }
 }
+
+#[cfg(test)]
+mod tests;

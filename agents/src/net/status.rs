@@ -158,3 +158,6 @@ fn permission_in(message: &str) -> Option<String> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests;

@@ -183,3 +183,6 @@ pub(crate) fn aws_error_code(headers: &HeaderMap, body: &[u8]) -> Option<String>
     let end = start + text[start..].find("</Code>")?;
     Some(text[start..end].trim().to_owned())
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,6 +4,7 @@ mod artefacts;
 mod config;
 mod languages;
 mod manifests;
+mod net;
 mod notebooks_and_cards;
 mod precision;
 mod secrets;

@@ -1,0 +1,202 @@
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::{Quota, RateLimits, ScopeLimiter};
+
+/// Returns the largest number of `times` inside any half-open window `[t, t + window)`
+/// that starts at one of them; with the times sorted this is every sliding window.
+fn max_in_any_window(times: &mut [Instant], window: Duration) -> usize {
+    times.sort();
+    let mut max = 0;
+    let mut end = 0;
+    for start in 0..times.len() {
+        while end < times.len() && times[end] < times[start] + window {
+            end += 1;
+        }
+        max = max.max(end - start);
+    }
+    max
+}
+
+async fn record_permits(limiter: Arc<ScopeLimiter>, tasks: usize, run: Duration) -> Vec<Instant> {
+    let times = Arc::new(Mutex::new(Vec::new()));
+    let stop = Instant::now() + run;
+    let mut handles = Vec::new();
+    for _ in 0..tasks {
+        let limiter = Arc::clone(&limiter);
+        let times = Arc::clone(&times);
+        handles.push(tokio::spawn(async move {
+            while Instant::now() < stop {
+                limiter.acquire().await;
+                times.lock().unwrap().push(Instant::now());
+            }
+        }));
+    }
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    Arc::try_unwrap(times).unwrap().into_inner().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_sliding_window_exceeds_quota() {
+    let quota = Quota::new(10, Duration::from_millis(200));
+    let limiter = Arc::new(ScopeLimiter::new("test", quota, None));
+
+    let mut times = record_permits(limiter, 16, Duration::from_millis(1_500)).await;
+
+    let busiest = max_in_any_window(&mut times, quota.window);
+    assert!(
+        busiest <= 10,
+        "a window of 200 ms carried {busiest} permits"
+    );
+    // 1.5 s at one permit per 20.5 ms is 74 permits; the first is free.
+    assert!(times.len() >= 70, "only {} permits in 1.5 s", times.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn first_window_holds_no_burst() {
+    let quota = Quota::new(20, Duration::from_millis(300));
+    let limiter = Arc::new(ScopeLimiter::new("test", quota, None));
+
+    let mut times = record_permits(limiter, 40, Duration::from_millis(400)).await;
+
+    let first = times[0];
+    let in_first_window = times.iter().filter(|t| **t < first + quota.window).count();
+    assert!(
+        in_first_window <= 20,
+        "first window carried {in_first_window} permits"
+    );
+    assert!(max_in_any_window(&mut times, quota.window) <= 20);
+}
+
+#[test]
+fn permit_period_adds_the_jitter_margin() {
+    assert_eq!(
+        Quota::per_second(10).permit_period(),
+        Duration::from_micros(101_000)
+    );
+    assert_eq!(
+        Quota::per_minute(1_200).permit_period(),
+        Duration::from_micros(50_500)
+    );
+    assert_eq!(
+        Quota::per_hour(5_000).permit_period(),
+        Duration::from_micros(720_200)
+    );
+    assert_eq!(
+        Quota::new(1, Duration::from_millis(100)).permit_period(),
+        Duration::from_millis(105)
+    );
+}
+
+#[test]
+fn zero_calls_count_as_one() {
+    assert_eq!(
+        Quota::new(0, Duration::from_secs(1)).permit_period(),
+        Duration::from_millis(1_010)
+    );
+}
+
+#[tokio::test]
+async fn pause_delays_every_caller() {
+    let limiter = ScopeLimiter::new("test", Quota::per_second(1_000), None);
+    let started = Instant::now();
+
+    limiter.pause_until(started + Duration::from_millis(150));
+    limiter.acquire().await;
+
+    assert!(started.elapsed() >= Duration::from_millis(150));
+}
+
+#[tokio::test]
+async fn shorter_pause_keeps_longer_one() {
+    let limiter = ScopeLimiter::new("test", Quota::per_second(1_000), None);
+    let now = Instant::now();
+
+    limiter.pause_until(now + Duration::from_millis(300));
+    limiter.pause_until(now + Duration::from_millis(100));
+
+    assert_eq!(
+        limiter.paused_until(),
+        Some(now + Duration::from_millis(300))
+    );
+}
+
+#[tokio::test]
+async fn pause_during_wait_voids_permit() {
+    let limiter = Arc::new(ScopeLimiter::new(
+        "test",
+        Quota::new(1, Duration::from_millis(200)),
+        None,
+    ));
+    let started = Instant::now();
+    limiter.acquire().await;
+
+    // The second permit is due at about 205 ms; a pause to 400 ms begins while it waits.
+    let waiter = tokio::spawn({
+        let limiter = Arc::clone(&limiter);
+        async move {
+            limiter.acquire().await;
+            Instant::now()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    limiter.pause_until(started + Duration::from_millis(400));
+
+    let permitted = waiter.await.unwrap();
+    assert!(permitted >= started + Duration::from_millis(400));
+}
+
+#[test]
+fn quota_falls_back_from_service_to_provider() {
+    let limits = RateLimits::new(
+        [
+            ("aws".to_owned(), Quota::per_second(5)),
+            ("aws.sagemaker".to_owned(), Quota::per_second(2)),
+        ]
+        .into(),
+    );
+    assert_eq!(limits.quota("aws.sagemaker", "a"), Quota::per_second(2));
+    assert_eq!(limits.quota("aws.lambda", "a"), Quota::per_second(5));
+    assert_eq!(limits.quota("azure", "a"), RateLimits::FALLBACK);
+}
+
+#[test]
+fn scope_override_applies_to_existing_limiter() {
+    let limits = RateLimits::new([("gcp".to_owned(), Quota::per_minute(600))].into());
+    let limiter = limits.limiter("gcp", "project-a");
+
+    limits.set_quota("gcp", "project-a", Quota::per_minute(60));
+
+    assert_eq!(limiter.quota(), Quota::per_minute(60));
+    assert_eq!(
+        limits.limiter("gcp", "project-b").quota(),
+        Quota::per_minute(600)
+    );
+    assert!(Arc::ptr_eq(&limiter, &limits.limiter("gcp", "project-a")));
+}
+
+#[test]
+fn provider_default_change_skips_overridden_scopes() {
+    let limits = RateLimits::new([("azure".to_owned(), Quota::per_minute(1_200))].into());
+    let plain = limits.limiter("azure", "sub-a");
+    limits.set_quota("azure", "sub-b", Quota::per_minute(100));
+    let overridden = limits.limiter("azure", "sub-b");
+
+    limits.set_default("azure", Quota::per_minute(600));
+
+    assert_eq!(plain.quota(), Quota::per_minute(600));
+    assert_eq!(overridden.quota(), Quota::per_minute(100));
+}
+
+#[test]
+fn provider_defaults_cap_github_concurrency() {
+    let limits = RateLimits::with_provider_defaults();
+    assert_eq!(limits.quota("github", "token"), Quota::per_hour(5_000));
+    assert_eq!(
+        limits.limiter("github", "token").in_flight_capacity(),
+        Some(4)
+    );
+    assert_eq!(limits.limiter("azure", "sub").in_flight_capacity(), None);
+}
