@@ -3,15 +3,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use agents::{CodeScanOptions, SourceRegistry};
 use proto::{Declaration, Finding};
 use ractor::{Actor, ActorRef};
 use rule_book::RuleBook;
-use store::Store;
+use store::{Store, TenantContext};
 use tokio::task::JoinHandle;
+use uuid::Uuid;
 
-use crate::actors::coordinator::{CoordinatorActor, CoordinatorMsg};
+use crate::actors::coordinator::{CancelScan, CoordinatorActor, CoordinatorMsg};
 use crate::classify::Classification;
-use crate::crawl::ScopeCrawler;
 use crate::scan::{ScanError, ScanHandle, ScanOutcome, ScanReplies, ScanRequest};
 
 /// Classification function run by the classifier pool. Tests replace it to inject failures.
@@ -67,6 +68,10 @@ pub const DEFAULT_NUM_CLASSIFIERS: usize = 64;
 /// fills as soon as every worker waits.
 pub const DEFAULT_WRITER_BATCH_SIZE: usize = DEFAULT_NUM_CLASSIFIERS;
 
+/// Default maximum of crawlers one connector runs at once. A connector with more scopes
+/// queues the rest, so an organisation of 1,000 accounts does not start 1,000 crawls.
+pub const DEFAULT_MAX_CRAWLERS_PER_CONNECTOR: usize = 16;
+
 /// Everything the actor tree needs.
 #[derive(Clone)]
 pub struct CoordinatorConfig {
@@ -74,8 +79,14 @@ pub struct CoordinatorConfig {
     pub store: Store,
     /// Loaded and validated rule book.
     pub rule_book: Arc<RuleBook>,
-    /// Crawl run for each scope.
-    pub crawler: Arc<dyn ScopeCrawler>,
+    /// Factories of the connector kinds a scan may name. The request's code targets use
+    /// the factory of kind `code` when one is registered (tests register one to inject
+    /// faults), and the built-in [`crate::CodeSource`] otherwise.
+    pub sources: SourceRegistry,
+    /// Walk options of the built-in code source.
+    pub code_options: CodeScanOptions,
+    /// Maximum crawlers one connector runs at once; at least 1.
+    pub max_crawlers_per_connector: usize,
     /// Classification run by the classifier workers for each system.
     pub classify: ClassifyFn,
     /// Crawler restart policy.
@@ -89,12 +100,15 @@ pub struct CoordinatorConfig {
 }
 
 impl CoordinatorConfig {
-    /// Creates a configuration with the default classifier, restart policy and pool sizes.
-    pub fn new(store: Store, rule_book: Arc<RuleBook>, crawler: Arc<dyn ScopeCrawler>) -> Self {
+    /// Creates a configuration with the default classifier, code walk options, restart
+    /// policy and pool sizes.
+    pub fn new(store: Store, rule_book: Arc<RuleBook>, sources: SourceRegistry) -> Self {
         CoordinatorConfig {
             store,
             rule_book,
-            crawler,
+            sources,
+            code_options: CodeScanOptions::default(),
+            max_crawlers_per_connector: DEFAULT_MAX_CRAWLERS_PER_CONNECTOR,
             classify: Arc::new(crate::classify::classify),
             restart: RestartPolicy::default(),
             num_classifiers: DEFAULT_NUM_CLASSIFIERS,
@@ -137,6 +151,55 @@ impl Coordinator {
     /// Runs one scan to completion and returns its outcome.
     pub async fn scan(&self, request: ScanRequest) -> Result<ScanOutcome, ScanError> {
         self.start_scan(request).await?.outcome().await
+    }
+
+    /// Cancels a running scan of the tenant: stops its connectors and crawlers, marks the
+    /// scopes that have not settled `cancelled` and closes the scan `cancelled`. Returns
+    /// once the scan row is closed: `true` when this call cancelled the scan, `false` when
+    /// no scan with that id runs for the tenant in this process (unknown, finished, or run
+    /// by another process). The caller writes the audit row of the request.
+    pub async fn cancel_scan(
+        &self,
+        tenant: &TenantContext,
+        scan_id: Uuid,
+    ) -> Result<bool, ScanError> {
+        self.request_cancel(tenant, scan_id, None).await
+    }
+
+    /// Cancels a running scan like [`Coordinator::cancel_scan`], and writes a
+    /// `scan.cancel` audit row for `actor` (e.g. `cli:alice`) in the transaction that
+    /// closes the scan. For callers without a transaction of their own, such as the CLI.
+    pub async fn cancel_scan_audited(
+        &self,
+        tenant: &TenantContext,
+        scan_id: Uuid,
+        actor: &str,
+    ) -> Result<bool, ScanError> {
+        self.request_cancel(tenant, scan_id, Some(actor.to_owned()))
+            .await
+    }
+
+    async fn request_cancel(
+        &self,
+        tenant: &TenantContext,
+        scan_id: Uuid,
+        actor: Option<String>,
+    ) -> Result<bool, ScanError> {
+        let (reply_tx, reply_rx) = tokio::sync::oneshot::channel();
+        let cancel = CancelScan {
+            tenant_path: tenant.path().as_str().to_owned(),
+            scan_id,
+            actor,
+            reply_tx,
+        };
+        self.root
+            .cast(CoordinatorMsg::CancelScan(cancel))
+            .map_err(|error| ScanError::Aborted(format!("coordinator unavailable: {error}")))?;
+        reply_rx.await.map_err(|_| {
+            ScanError::Aborted(format!(
+                "scan {scan_id} lost its tenant actor while cancelling"
+            ))
+        })
     }
 
     /// Stops the tree and waits until every actor has exited.

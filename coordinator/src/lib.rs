@@ -5,12 +5,14 @@
 //! ├── ClassifierPool (factory)       actors/classifier.rs, keyed by system
 //! ├── Writer                         actors/writer.rs, batched idempotent upserts
 //! └── Tenant(<path>)                 actors/tenant.rs, stopped when idle
-//!     └── Connector(<scan>)          actors/connector.rs, restarts crawlers
-//!         └── Crawler(<scope>)       actors/crawler.rs, one per scanned root
+//!     └── Connector(<name>)          actors/connector.rs, one per connector of a scan
+//!         └── Crawler(<scope>)       actors/crawler.rs, one per scope, bounded per connector
 //! ```
 //!
-//! [`Coordinator::spawn`] starts the tree and returns a handle; [`Coordinator::scan`] runs one
-//! scan to completion. `docs/actors.md` records the guarantees of the tree.
+//! [`Coordinator::spawn`] starts the tree and returns a handle; [`Coordinator::start_scan`]
+//! starts a scan of code targets and [`agents::Source`] connectors, [`Coordinator::scan`]
+//! runs one to completion and [`Coordinator::cancel_scan`] stops one. `docs/actors.md`
+//! records the guarantees of the tree.
 
 mod actors;
 pub mod classify;
@@ -19,11 +21,12 @@ mod handle;
 pub mod metrics;
 mod scan;
 
-pub use crawl::{CodeCrawler, CrawlError, CrawlReport, ScopeCrawler};
+pub use crawl::{CODE_KIND, CodeSource, CodeSourceFactory};
 pub use handle::{
-    ClassifyFn, Coordinator, CoordinatorConfig, DEFAULT_NUM_CLASSIFIERS, DEFAULT_WRITER_BATCH_SIZE,
-    RestartPolicy,
+    ClassifyFn, Coordinator, CoordinatorConfig, DEFAULT_MAX_CRAWLERS_PER_CONNECTOR,
+    DEFAULT_NUM_CLASSIFIERS, DEFAULT_WRITER_BATCH_SIZE, RestartPolicy,
 };
 pub use scan::{
-    ScanError, ScanHandle, ScanOutcome, ScanRequest, ScanStatus, ScopeOutcome, ScopeStatus,
+    ALL_SCOPES, ScanError, ScanHandle, ScanOutcome, ScanRequest, ScanStatus, ScopeOutcome,
+    ScopeStatus,
 };

@@ -10,6 +10,8 @@
 //! `verdict.changed`, `review.requested`, `scan.completed`, `scan.failed`) are written to
 //! the outbox in the same transactions, so they commit exactly when the change does.
 
+mod finish;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -23,9 +25,6 @@ use uuid::Uuid;
 
 use crate::classify::Classification;
 use crate::scan::ScanStatus;
-
-/// Source name of systems and findings produced by the code connector.
-pub(crate) const CODE_SOURCE: &str = "code";
 
 /// Writer configuration.
 pub(crate) struct WriterArgs {
@@ -43,6 +42,8 @@ pub(crate) struct SystemWrite {
     pub(crate) ctx: TenantContext,
     /// Scan that produced it.
     pub(crate) scan_id: Uuid,
+    /// Source of the system: the scope's provider family.
+    pub(crate) source: String,
     /// Scope id.
     pub(crate) scope: String,
     /// Classification result.
@@ -53,22 +54,36 @@ pub(crate) struct SystemWrite {
     pub(crate) verdicts: Vec<Verdict>,
 }
 
+/// A crawled scope with the external ids its crawl saw.
+pub(crate) struct CoveredScope {
+    /// Source of its findings: the scope's provider family.
+    pub(crate) source: String,
+    /// Scope id.
+    pub(crate) scope: String,
+    /// External ids of every finding the crawl produced.
+    pub(crate) seen: Vec<String>,
+}
+
 /// Closing writes of a scan.
 pub(crate) struct FinishScan {
     /// Tenant of the scan.
     pub(crate) ctx: TenantContext,
     /// Scan id.
     pub(crate) scan_id: Uuid,
-    /// Covered scopes with the external ids seen in each; findings of these scopes that
-    /// were not seen are resolved. Failed scopes are left out so nothing is resolved on
-    /// the strength of a crawl that did not finish.
-    pub(crate) covered: Vec<(String, Vec<String>)>,
+    /// Covered and partial scopes; findings of these scopes that were not seen are
+    /// resolved. Failed, skipped and cancelled scopes are left out, so nothing is resolved
+    /// on the strength of a crawl that did not run or did not finish.
+    pub(crate) covered: Vec<CoveredScope>,
+    /// Final coverage row of every scope.
+    pub(crate) scopes: Vec<store::scans::ScopeRecord>,
     /// Final status.
     pub(crate) status: ScanStatus,
     /// Summary stored on the scan row and in the audit trail.
     pub(crate) summary: serde_json::Value,
-    /// Error text when the scan failed.
+    /// Scopes not covered and why, when the scan is not complete.
     pub(crate) error: Option<String>,
+    /// Actor to record a `scan.cancel` audit row for; `None` when the requester audits.
+    pub(crate) cancelled_by: Option<String>,
 }
 
 /// Messages to the writer.
@@ -79,6 +94,16 @@ pub(crate) enum WriterMsg {
     Flush,
     /// Commits pending systems, resolves vanished findings and closes the scan row.
     FinishScan(Box<FinishScan>, RpcReplyPort<Result<(), String>>),
+    /// Stores coverage rows of a running scan; failures are logged, since the rows are
+    /// written again when the scan closes.
+    RecordScopes {
+        /// Tenant of the scan.
+        ctx: TenantContext,
+        /// Scan id.
+        scan_id: Uuid,
+        /// Rows to insert or replace.
+        records: Vec<store::scans::ScopeRecord>,
+    },
 }
 
 type PendingWrite = (Box<SystemWrite>, RpcReplyPort<Result<Uuid, String>>);
@@ -145,9 +170,14 @@ impl Actor for WriterActor {
             }
             WriterMsg::FinishScan(finish, reply) => {
                 flush(state).await;
-                let result = finish_scan(&state.args.store, *finish).await;
+                let result = finish::finish_scan(&state.args.store, *finish).await;
                 let _ = reply.send(result.map_err(|error| error.to_string()));
             }
+            WriterMsg::RecordScopes {
+                ctx,
+                scan_id,
+                records,
+            } => finish::record_scopes(&state.args.store, &ctx, scan_id, &records).await,
         }
         Ok(())
     }
@@ -199,7 +229,7 @@ async fn write_systems(store: &Store, writes: &[&SystemWrite]) -> Result<Vec<Uui
 async fn write_system(tx: &mut TenantTx, write: &SystemWrite) -> Result<Uuid, store::Error> {
     let classification = &write.classification;
     let system = store::systems::SystemUpsert {
-        source: CODE_SOURCE.to_owned(),
+        source: write.source.clone(),
         external_id: storable(&system_external_id(&write.scope, &classification.root)),
         name: storable(&classification.name),
         root: storable(&classification.root),
@@ -213,7 +243,7 @@ async fn write_system(tx: &mut TenantTx, write: &SystemWrite) -> Result<Uuid, st
         scan_id: write.scan_id,
     };
     let previous_risk_class =
-        store::systems::risk_class_by_key(tx, CODE_SOURCE, &system.external_id).await?;
+        store::systems::risk_class_by_key(tx, &write.source, &system.external_id).await?;
     let system_id = store::systems::upsert(tx, &system).await?.id;
     raise_system_event(tx, system_id, &system, previous_risk_class.as_deref()).await?;
 
@@ -367,42 +397,4 @@ fn storable_json(value: serde_json::Value) -> serde_json::Value {
 /// Returns the upsert key of a code system: its scope and root.
 pub(crate) fn system_external_id(scope: &str, root: &str) -> String {
     format!("{scope}#{root}")
-}
-
-/// Resolves vanished findings, closes the scan row and appends the audit row, atomically.
-async fn finish_scan(store: &Store, finish: FinishScan) -> Result<(), store::Error> {
-    let mut tx = store.begin(&finish.ctx).await?;
-    for (scope, seen) in &finish.covered {
-        store::findings::resolve_missing(&mut tx, CODE_SOURCE, scope, seen, finish.scan_id).await?;
-    }
-    let scan = store::scans::finish(
-        &mut tx,
-        finish.scan_id,
-        finish.status.as_str(),
-        finish.summary.clone(),
-        finish.error.as_deref(),
-    )
-    .await?;
-    let event_type = match finish.status {
-        ScanStatus::Failed => "scan.failed",
-        ScanStatus::Completed | ScanStatus::Partial => "scan.completed",
-    };
-    let event = json!({
-        "scan_id": scan.id,
-        "status": scan.status,
-        "target": scan.target,
-        "summary": scan.summary,
-        "error": scan.error,
-        "num_systems": finish.summary.get("num_systems"),
-    });
-    store::webhooks::raise(&mut tx, event_type, &event).await?;
-    let entry = super::audit_entry(
-        "system:coordinator",
-        "scan",
-        &finish.scan_id.to_string(),
-        "scan.finished",
-        json!({ "status": finish.status.as_str(), "summary": finish.summary }),
-    );
-    store::audit::append(&mut tx, entry).await?;
-    tx.commit().await
 }
