@@ -1,100 +1,171 @@
-//! Crawl of one scope: the code connector, or a replacement in tests.
+//! The built-in code connector as a [`Source`]: one scope per folder or local git
+//! repository, walked with the detector catalogue on a blocking thread.
 
 use std::path::Path;
+use std::sync::Arc;
 
-use agents::{Catalogue, CodeScanOptions, ScanProgress};
-use proto::Finding;
+use agents::{
+    BoxFuture, Catalogue, CodeScanOptions, ConnectorSpec, CrawlError, CrawlReport, FindingSink,
+    ScanProgress, Scope, Source, SourceFactory,
+};
 
-/// Summary a crawl returns besides the findings it sent.
-#[derive(Debug, Clone, Default)]
-pub struct CrawlReport {
-    /// Files the crawl read.
-    pub num_files_scanned: u64,
-    /// Non-fatal problems worth showing to the user, such as unreadable files.
-    pub issues: Vec<String>,
-}
+/// Provider family and connector kind of the code connector.
+pub const CODE_KIND: &str = "code";
 
-/// Error of one crawl attempt.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{message}")]
-pub struct CrawlError {
-    /// Description of the failure, naming the scope and the fix.
-    pub message: String,
-    /// Whether another attempt would fail the same way (a missing folder, say), so the
-    /// scope fails at once instead of spending its restart budget.
-    pub permanent: bool,
-}
-
-impl CrawlError {
-    /// Creates an error worth retrying.
-    pub fn transient(message: impl Into<String>) -> Self {
-        CrawlError {
-            message: message.into(),
-            permanent: false,
-        }
-    }
-
-    /// Creates an error that no retry can fix.
-    pub fn permanent(message: impl Into<String>) -> Self {
-        CrawlError {
-            message: message.into(),
-            permanent: true,
-        }
-    }
-}
-
-/// Walks one scope and sends every finding to `sink`.
+/// Prefixes of code scan issues that mean a file or folder was not read, so the scope
+/// was not fully covered.
 ///
-/// Runs on a blocking thread. A transient `Err` or a panic fails this attempt, and the
-/// connector retries it within its restart budget. A permanent `Err` fails the scope at once.
-pub trait ScopeCrawler: Send + Sync + 'static {
-    /// Crawls `scope`, calling `sink` once per finding, from any thread.
-    fn crawl(
-        &self,
-        scope: &Path,
-        progress: &ScanProgress,
-        sink: &(dyn Fn(Finding) + Sync),
-    ) -> Result<CrawlReport, CrawlError>;
-}
+/// NOTE: `agents::ScanIssue` carries no kind, so the coordinator tells unread files from
+/// other issues (an invalid declaration, say) by the start of the message.
+const UNREAD_PREFIXES: [&str; 4] = [
+    "cannot read",
+    "cannot walk",
+    "file not scanned",
+    "internal error",
+];
 
-/// The code connector: walks a folder or local git repository with the detector catalogue.
+/// The code connector: walks folders or local git repositories with the detector catalogue.
 #[derive(Debug, Clone)]
-pub struct CodeCrawler {
+pub struct CodeSource {
     catalogue: &'static Catalogue,
     options: CodeScanOptions,
+    roots: Vec<String>,
+    progress: Arc<ScanProgress>,
 }
 
-impl CodeCrawler {
-    /// Creates a crawler over the embedded catalogue with the given walk options.
-    pub fn new(options: CodeScanOptions) -> Self {
-        CodeCrawler {
+impl CodeSource {
+    /// Creates a source over the embedded catalogue whose scopes are `roots`, updating
+    /// `progress` while it walks.
+    pub fn new(options: CodeScanOptions, roots: Vec<String>, progress: Arc<ScanProgress>) -> Self {
+        CodeSource {
             catalogue: Catalogue::embedded(),
             options,
+            roots,
+            progress,
         }
+    }
+
+    /// Walks one root on the calling thread.
+    fn crawl_blocking(&self, root: &str, sink: &FindingSink) -> Result<CrawlReport, CrawlError> {
+        let send = |finding| sink(finding);
+        let report = agents::scan_tree(
+            Path::new(root),
+            self.catalogue,
+            &self.options,
+            &self.progress,
+            &send,
+        )
+        .map_err(|error| CrawlError::permanent(error.to_string()))?;
+        let mut crawl_report = CrawlReport {
+            num_items: report.files_scanned,
+            ..CrawlReport::default()
+        };
+        for issue in report.errors {
+            let text = format!("{}: {}", issue.path, issue.message);
+            if UNREAD_PREFIXES
+                .iter()
+                .any(|prefix| issue.message.starts_with(prefix))
+            {
+                crawl_report.incomplete.push(text);
+            } else {
+                crawl_report.issues.push(text);
+            }
+        }
+        Ok(crawl_report)
     }
 }
 
-impl ScopeCrawler for CodeCrawler {
-    fn crawl(
-        &self,
-        scope: &Path,
-        progress: &ScanProgress,
-        sink: &(dyn Fn(Finding) + Sync),
-    ) -> Result<CrawlReport, CrawlError> {
-        let report = agents::scan_tree(scope, self.catalogue, &self.options, progress, sink)
-            .map_err(|error| match error {
-                agents::ScanError::Root { .. } | agents::ScanError::NotADirectory(_) => {
-                    CrawlError::permanent(error.to_string())
-                }
-            })?;
-        let issues = report
-            .errors
+impl Source for CodeSource {
+    fn provider(&self) -> &str {
+        CODE_KIND
+    }
+
+    fn scopes(&self) -> BoxFuture<'_, Result<Vec<Scope>, CrawlError>> {
+        let scopes = self
+            .roots
             .iter()
-            .map(|issue| format!("{}: {}", issue.path, issue.message))
+            .map(|root| Scope::new(CODE_KIND, root.clone()))
             .collect();
-        Ok(CrawlReport {
-            num_files_scanned: report.files_scanned,
-            issues,
+        Box::pin(async move { Ok(scopes) })
+    }
+
+    fn crawl<'a>(
+        &'a self,
+        scope: &'a Scope,
+        sink: FindingSink,
+    ) -> BoxFuture<'a, Result<CrawlReport, CrawlError>> {
+        let source = self.clone();
+        let root = scope.id.clone();
+        Box::pin(async move {
+            // NOTE: a blocking walk cannot be aborted; a cancelled scan's walk runs to the
+            // end of the tree and its findings are dropped.
+            let joined =
+                tokio::task::spawn_blocking(move || source.crawl_blocking(&root, &sink)).await;
+            match joined {
+                Ok(result) => result,
+                Err(join_error) if join_error.is_panic() => {
+                    std::panic::resume_unwind(join_error.into_panic())
+                }
+                Err(join_error) => Err(CrawlError::transient(format!(
+                    "walk of `{}` was cancelled: {join_error}",
+                    scope.id
+                ))),
+            }
         })
     }
+}
+
+/// Builds code sources from specs whose config is `{"paths": ["/abs/path", ...]}`, for
+/// connectors of kind `code` in a config file. Paths are canonicalised when they exist.
+#[derive(Debug, Clone, Default)]
+pub struct CodeSourceFactory {
+    /// Walk options of every source it builds.
+    pub options: CodeScanOptions,
+}
+
+impl SourceFactory for CodeSourceFactory {
+    fn build(&self, spec: &ConnectorSpec) -> Result<Arc<dyn Source>, CrawlError> {
+        let roots = code_roots(spec)?;
+        let progress = Arc::new(ScanProgress::default());
+        Ok(Arc::new(CodeSource::new(
+            self.options.clone(),
+            roots,
+            progress,
+        )))
+    }
+}
+
+/// Reads the `paths` of a code connector's config, canonicalising each existing path.
+pub(crate) fn code_roots(spec: &ConnectorSpec) -> Result<Vec<String>, CrawlError> {
+    let paths = spec
+        .config
+        .get("paths")
+        .and_then(|paths| paths.as_array())
+        .filter(|paths| !paths.is_empty())
+        .ok_or_else(|| {
+            CrawlError::permanent(format!(
+                "connector `{}`: config.paths is missing; list the folders to scan, e.g. \
+                 {{\"paths\": [\"/srv/repos/app\"]}}",
+                spec.name
+            ))
+        })?;
+    let mut roots = Vec::with_capacity(paths.len());
+    for (index, path) in paths.iter().enumerate() {
+        let Some(path) = path.as_str() else {
+            return Err(CrawlError::permanent(format!(
+                "connector `{}`: config.paths[{index}] is not a string; give a folder path",
+                spec.name
+            )));
+        };
+        roots.push(canonical_scope_id(Path::new(path)));
+    }
+    Ok(roots)
+}
+
+/// Returns the scope id of a code root: its canonical path when it exists, else as given.
+pub(crate) fn canonical_scope_id(target: &Path) -> String {
+    std::fs::canonicalize(target)
+        .unwrap_or_else(|_| target.to_path_buf())
+        .display()
+        .to_string()
 }

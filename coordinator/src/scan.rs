@@ -3,24 +3,28 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use agents::{ConnectorSpec, CoverageGap};
 use serde::Serialize;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-/// A request to scan code roots for one tenant.
+/// A request to scan code roots and connectors for one tenant.
 #[derive(Debug, Clone)]
 pub struct ScanRequest {
     /// Tenant slug path, `acme` or `acme/emea` for a subsidiary.
     pub tenant: String,
-    /// Folders or local git repositories; each one is a scope with its own crawler.
+    /// Folders or local git repositories, crawled by the built-in `code` connector; each
+    /// one is a scope with its own crawler.
     pub targets: Vec<PathBuf>,
+    /// Connectors to crawl besides the targets, each built by the configured registry.
+    pub connectors: Vec<ConnectorSpec>,
     /// Frameworks to evaluate, which are added to the tenant's subscription. When empty,
     /// the tenant's current subscription is used, and a tenant without one is subscribed
     /// to the EU AI Act.
     pub frameworks: Vec<String>,
     /// Actor recorded in the audit trail, e.g. `cli:alice`.
     pub requested_by: String,
-    /// Counters the crawlers update while they walk, read by progress displays.
+    /// Counters the code crawlers update while they walk, read by progress displays.
     pub progress: Arc<agents::ScanProgress>,
 }
 
@@ -28,13 +32,15 @@ pub struct ScanRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScanStatus {
-    /// Every scope was covered.
+    /// Every scope was covered, or skipped because it does not apply, with no gap.
     Completed,
-    /// Some scopes failed, or some systems of a covered scope could not be classified or
-    /// stored; see [`ScanOutcome::scopes`].
+    /// Some scopes were not fully covered, or some systems of a covered scope could not
+    /// be classified or stored; [`ScanOutcome::not_covered`] lists the scopes and why.
     Partial,
     /// No scope was covered.
     Failed,
+    /// The scan was cancelled before every scope settled.
+    Cancelled,
 }
 
 impl ScanStatus {
@@ -44,38 +50,153 @@ impl ScanStatus {
             ScanStatus::Completed => "completed",
             ScanStatus::Partial => "partial",
             ScanStatus::Failed => "failed",
+            ScanStatus::Cancelled => "cancelled",
         }
     }
 }
 
-/// Whether a scope was covered.
+/// How much of a scope a scan covered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScopeStatus {
-    /// The crawler walked the whole scope and its systems were written.
+    /// The crawler read the whole scope and its systems were written.
     Covered,
-    /// The crawler failed on every attempt of its restart budget.
+    /// The crawl finished but some listings were denied or cut short, or some files were
+    /// not read; [`ScopeOutcome::gaps`] and [`ScopeOutcome::incomplete`] say which.
+    Partial,
+    /// The scope does not apply (a region that is not enabled); [`ScopeOutcome::skipped`]
+    /// says why.
+    Skipped,
+    /// The crawler failed permanently or on every attempt of its restart budget.
     Failed,
+    /// The scan was cancelled before the scope settled.
+    Cancelled,
 }
+
+impl ScopeStatus {
+    /// Returns the name stored in `scan_scopes.status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScopeStatus::Covered => "covered",
+            ScopeStatus::Partial => "partial",
+            ScopeStatus::Skipped => "skipped",
+            ScopeStatus::Failed => "failed",
+            ScopeStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Whether the crawl read the scope, so findings it did not see have vanished.
+    pub fn was_crawled(self) -> bool {
+        matches!(self, ScopeStatus::Covered | ScopeStatus::Partial)
+    }
+}
+
+/// Scope id recorded when listing a connector's scopes failed.
+pub const ALL_SCOPES: &str = "*";
 
 /// Result for one scope of a scan.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScopeOutcome {
-    /// Scope id: the canonical path of the scanned root.
+    /// Name of the connector that listed the scope; `code` for the request's targets.
+    pub connector: String,
+    /// Provider family of the scope (`code`, `aws`, `github`, ...).
+    pub provider: String,
+    /// Scope id: the canonical path of a code root, or the connector's scope id;
+    /// [`ALL_SCOPES`] when listing the connector's scopes failed.
     pub scope: String,
-    /// Covered or failed.
+    /// How much of the scope was covered.
     pub status: ScopeStatus,
     /// Crawler attempts, including the one that succeeded.
     pub attempts: u32,
-    /// Last error when the scope failed.
+    /// Last error of a failed scope, or why it was cancelled.
     pub error: Option<String>,
+    /// Why a skipped scope does not apply.
+    pub skipped: Option<String>,
     /// Number of findings the crawler produced.
     pub num_findings: u64,
     /// Systems of this scope that could not be classified or stored; any makes the scan
     /// `partial`.
     pub num_failed_systems: u64,
-    /// Non-fatal problems: unreadable files, invalid declarations, classifier errors.
+    /// Listings denied for lack of a permission.
+    pub gaps: Vec<CoverageGap>,
+    /// Listings cut short and files not read, each with the reason.
+    pub incomplete: Vec<String>,
+    /// Non-fatal problems: malformed resources, invalid declarations, classifier errors.
     pub issues: Vec<String>,
+}
+
+impl ScopeOutcome {
+    /// Creates the outcome of a scope that did not settle by crawling: failed or cancelled.
+    pub(crate) fn unsettled(
+        connector: &str,
+        provider: &str,
+        scope: &str,
+        status: ScopeStatus,
+        attempts: u32,
+        error: String,
+    ) -> Self {
+        ScopeOutcome {
+            connector: connector.to_owned(),
+            provider: provider.to_owned(),
+            scope: scope.to_owned(),
+            status,
+            attempts,
+            error: Some(error),
+            skipped: None,
+            num_findings: 0,
+            num_failed_systems: 0,
+            gaps: Vec::new(),
+            incomplete: Vec::new(),
+            issues: Vec::new(),
+        }
+    }
+
+    /// Whether the scope counts as fully covered for the scan status.
+    pub fn is_complete(&self) -> bool {
+        matches!(self.status, ScopeStatus::Covered | ScopeStatus::Skipped)
+            && self.gaps.is_empty()
+            && self.incomplete.is_empty()
+            && self.num_failed_systems == 0
+    }
+
+    /// Returns why the scope is not fully covered, `None` when it is.
+    pub fn shortfall(&self) -> Option<String> {
+        if self.is_complete() {
+            return None;
+        }
+        let mut reasons: Vec<String> = self.error.iter().cloned().collect();
+        reasons.extend(self.gaps.iter().map(|gap| {
+            format!(
+                "{} denied (grant {}): {}",
+                gap.service, gap.permission, gap.message
+            )
+        }));
+        reasons.extend(self.incomplete.iter().cloned());
+        if self.num_failed_systems > 0 {
+            reasons.push(format!(
+                "{} systems could not be classified or stored",
+                self.num_failed_systems
+            ));
+        }
+        Some(reasons.join("; "))
+    }
+
+    /// Converts the outcome to its `scan_scopes` row.
+    pub(crate) fn to_record(&self) -> store::scans::ScopeRecord {
+        store::scans::ScopeRecord {
+            connector: self.connector.clone(),
+            scope: self.scope.clone(),
+            provider: self.provider.clone(),
+            status: self.status.as_str().to_owned(),
+            attempts: i32::try_from(self.attempts).unwrap_or(i32::MAX),
+            num_findings: i64::try_from(self.num_findings).unwrap_or(i64::MAX),
+            error: self.error.clone(),
+            skip_reason: self.skipped.clone(),
+            gaps: serde_json::to_value(&self.gaps).unwrap_or_default(),
+            incomplete: serde_json::json!(self.incomplete),
+            issues: serde_json::json!(self.issues),
+        }
+    }
 }
 
 /// Result of a finished scan.
@@ -87,12 +208,20 @@ pub struct ScanOutcome {
     pub tenant_path: String,
     /// Final status.
     pub status: ScanStatus,
-    /// One entry per requested target, in request order.
+    /// One entry per scope: the code targets first in request order, then each
+    /// connector's scopes in listing order.
     pub scopes: Vec<ScopeOutcome>,
     /// AI systems written by this scan.
     pub system_ids: Vec<Uuid>,
     /// Frameworks evaluated.
     pub frameworks: Vec<String>,
+}
+
+impl ScanOutcome {
+    /// Returns the scopes that were not fully covered.
+    pub fn not_covered(&self) -> impl Iterator<Item = &ScopeOutcome> {
+        self.scopes.iter().filter(|scope| !scope.is_complete())
+    }
 }
 
 /// A scan that has been recorded and is running.
@@ -179,9 +308,23 @@ pub enum ScanError {
         /// Comma-separated list of known slugs.
         known: String,
     },
-    /// The request names no target.
-    #[error("no scan target given: pass at least one folder or repository path")]
+    /// The request names no target and no connector.
+    #[error("no scan target given: pass at least one folder or repository path, or a connector")]
     NoTargets,
+    /// Two connectors of the request share a name, so their scopes could not be told apart.
+    #[error("connector name `{name}` is used twice: give each connector of a scan its own name")]
+    DuplicateConnector {
+        /// The repeated name.
+        name: String,
+    },
+    /// A connector's spec cannot be built into a source.
+    #[error("connector `{name}` is invalid: {message}")]
+    InvalidConnector {
+        /// Connector name.
+        name: String,
+        /// What is wrong and how to fix it, from the connector's factory.
+        message: String,
+    },
     /// One target is the same as, or inside, another, so its files would be scanned twice.
     #[error(
         "scan target `{inner}` is inside `{outer}`: pass only `{outer}`, or scan them separately"

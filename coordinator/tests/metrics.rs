@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use agents::{CodeScanOptions, ScanProgress};
-use coordinator::{CodeCrawler, Coordinator, CoordinatorConfig, ScanRequest};
+use agents::{ScanProgress, SourceRegistry};
+use coordinator::{Coordinator, CoordinatorConfig, ScanRequest};
 use metrics_exporter_prometheus::PrometheusBuilder;
 use store::testing::TestDb;
 
@@ -16,15 +16,16 @@ async fn scan_reports_actor_scope_and_writer_metrics() {
     let tree = tempfile::tempdir().unwrap();
     std::fs::write(tree.path().join("requirements.txt"), "anthropic==0.30.0\n").unwrap();
     let rule_book = Arc::new(rule_book::RuleBook::embedded().unwrap());
-    let crawler = Arc::new(CodeCrawler::new(CodeScanOptions::default()));
+    let sources = SourceRegistry::new();
     let coordinator =
-        Coordinator::spawn(CoordinatorConfig::new(db.store.clone(), rule_book, crawler))
+        Coordinator::spawn(CoordinatorConfig::new(db.store.clone(), rule_book, sources))
             .await
             .unwrap();
 
     let request = ScanRequest {
         tenant: "metrics".to_owned(),
         targets: vec![tree.path().to_path_buf()],
+        connectors: Vec::new(),
         frameworks: Vec::new(),
         requested_by: "test:runner".to_owned(),
         progress: Arc::new(ScanProgress::default()),

@@ -5,12 +5,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use agents::{CodeScanOptions, ScanProgress};
-use coordinator::{
-    CodeCrawler, Coordinator, CoordinatorConfig, CrawlError, CrawlReport, RestartPolicy,
-    ScanOutcome, ScanRequest, ScanStatus, ScopeCrawler, ScopeStatus,
+use agents::{
+    BoxFuture, CodeScanOptions, ConnectorSpec, CrawlError, CrawlReport, FindingSink, ScanProgress,
+    Scope, Source, SourceFactory, SourceRegistry,
 };
-use proto::Finding;
+use coordinator::{
+    CodeSourceFactory, Coordinator, CoordinatorConfig, RestartPolicy, ScanOutcome, ScanRequest,
+    ScanStatus, ScopeStatus,
+};
 use store::testing::TestDb;
 use store::{TenantContext, TenantPath};
 
@@ -42,21 +44,23 @@ fn fast_restarts() -> RestartPolicy {
     }
 }
 
-async fn start(db: &TestDb, crawler: Arc<dyn ScopeCrawler>) -> Coordinator {
+async fn start(db: &TestDb, sources: SourceRegistry) -> Coordinator {
     let rule_book = Arc::new(rule_book::RuleBook::embedded().unwrap());
-    let mut config = CoordinatorConfig::new(db.store.clone(), rule_book, crawler);
+    let mut config = CoordinatorConfig::new(db.store.clone(), rule_book, sources);
     config.restart = fast_restarts();
     Coordinator::spawn(config).await.unwrap()
 }
 
-fn code_crawler() -> Arc<dyn ScopeCrawler> {
-    Arc::new(CodeCrawler::new(CodeScanOptions::default()))
+/// A registry without a `code` factory, so targets use the built-in code source.
+fn code_crawler() -> SourceRegistry {
+    SourceRegistry::new()
 }
 
 fn request(tenant: &str, targets: Vec<PathBuf>) -> ScanRequest {
     ScanRequest {
         tenant: tenant.to_owned(),
         targets,
+        connectors: Vec::new(),
         frameworks: Vec::new(),
         requested_by: "test:runner".to_owned(),
         progress: Arc::new(ScanProgress::default()),
@@ -195,34 +199,60 @@ async fn vanished_finding_is_resolved_not_deleted() {
 
 /// Panics on every scope whose path contains `broken`, and on the first attempt of scopes
 /// containing `flaky`; delegates the rest to the code connector.
-struct FaultyCrawler {
-    inner: CodeCrawler,
-    flaky_attempts: AtomicU32,
+struct FaultySource {
+    inner: Arc<dyn Source>,
+    flaky_attempts: Arc<AtomicU32>,
 }
 
-impl ScopeCrawler for FaultyCrawler {
-    fn crawl(
-        &self,
-        scope: &Path,
-        progress: &ScanProgress,
-        sink: &(dyn Fn(Finding) + Sync),
-    ) -> Result<CrawlReport, CrawlError> {
-        let name = scope.display().to_string();
-        if name.contains("broken") {
+impl Source for FaultySource {
+    fn provider(&self) -> &str {
+        self.inner.provider()
+    }
+
+    fn scopes(&self) -> BoxFuture<'_, Result<Vec<Scope>, CrawlError>> {
+        self.inner.scopes()
+    }
+
+    fn crawl<'a>(
+        &'a self,
+        scope: &'a Scope,
+        sink: FindingSink,
+    ) -> BoxFuture<'a, Result<CrawlReport, CrawlError>> {
+        if scope.id.contains("broken") {
             panic!("simulated crawler crash");
         }
-        if name.contains("flaky") && self.flaky_attempts.fetch_add(1, Ordering::SeqCst) == 0 {
-            return Err(CrawlError::transient("simulated transient error"));
+        if scope.id.contains("flaky") && self.flaky_attempts.fetch_add(1, Ordering::SeqCst) == 0 {
+            return Box::pin(async { Err(CrawlError::transient("simulated transient error")) });
         }
-        self.inner.crawl(scope, progress, sink)
+        self.inner.crawl(scope, sink)
     }
 }
 
-fn faulty_crawler() -> Arc<dyn ScopeCrawler> {
-    Arc::new(FaultyCrawler {
-        inner: CodeCrawler::new(CodeScanOptions::default()),
-        flaky_attempts: AtomicU32::new(0),
-    })
+/// Builds [`FaultySource`]s around the code connector.
+struct FaultyFactory {
+    flaky_attempts: Arc<AtomicU32>,
+}
+
+impl SourceFactory for FaultyFactory {
+    fn build(&self, spec: &ConnectorSpec) -> Result<Arc<dyn Source>, CrawlError> {
+        let inner = CodeSourceFactory {
+            options: CodeScanOptions::default(),
+        }
+        .build(spec)?;
+        Ok(Arc::new(FaultySource {
+            inner,
+            flaky_attempts: self.flaky_attempts.clone(),
+        }))
+    }
+}
+
+fn faulty_crawler() -> SourceRegistry {
+    let mut sources = SourceRegistry::new();
+    let factory = FaultyFactory {
+        flaky_attempts: Arc::new(AtomicU32::new(0)),
+    };
+    sources.register("code", Arc::new(factory));
+    sources
 }
 
 fn scope_of<'a>(outcome: &'a ScanOutcome, fragment: &str) -> &'a coordinator::ScopeOutcome {

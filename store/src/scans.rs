@@ -28,7 +28,7 @@ pub struct ScanRow {
     pub target: String,
     /// Requester.
     pub requested_by: String,
-    /// `running`, `completed`, `partial` or `failed`.
+    /// `running`, `completed`, `partial`, `failed` or `cancelled`.
     pub status: String,
     /// Counters reported at the end.
     pub summary: serde_json::Value,
@@ -65,7 +65,7 @@ pub async fn create(tx: &mut TenantTx, scan: NewScan) -> Result<ScanRow, Error> 
     Ok(row)
 }
 
-/// Marks a scan finished with `status` (`completed`, `partial` or `failed`).
+/// Marks a scan finished with `status` (`completed`, `partial`, `failed` or `cancelled`).
 #[instrument(skip_all, name = "store.scans.finish", fields(tenant.path = %tx.tenant(), scan.id = %id, scan.status = status))]
 pub async fn finish(
     tx: &mut TenantTx,
@@ -104,4 +104,156 @@ pub async fn get(tx: &mut TenantTx, id: Uuid) -> Result<Option<ScanRow>, Error> 
     .fetch_optional(tx.conn())
     .await?;
     Ok(row)
+}
+
+/// Coverage of one scope of a scan, as written while the scan runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScopeRecord {
+    /// Connector name, `code` for paths given to the scan.
+    pub connector: String,
+    /// Scope id inside the connector.
+    pub scope: String,
+    /// Provider family of the scope.
+    pub provider: String,
+    /// `pending`, `covered`, `partial`, `skipped`, `failed` or `cancelled`.
+    pub status: String,
+    /// Crawler attempts spent so far.
+    pub attempts: i32,
+    /// Findings produced.
+    pub num_findings: i64,
+    /// Last error of a failed scope, or why it was cancelled.
+    pub error: Option<String>,
+    /// Why a skipped scope does not apply.
+    pub skip_reason: Option<String>,
+    /// Denied listings as a JSON array of `{service, permission, message}`.
+    pub gaps: serde_json::Value,
+    /// Listings cut short, as a JSON array of strings.
+    pub incomplete: serde_json::Value,
+    /// Non-fatal problems, as a JSON array of strings.
+    pub issues: serde_json::Value,
+}
+
+impl ScopeRecord {
+    /// Creates the record of a scope that has not settled yet.
+    pub fn pending(connector: &str, scope: &str, provider: &str) -> Self {
+        ScopeRecord {
+            connector: connector.to_owned(),
+            scope: scope.to_owned(),
+            provider: provider.to_owned(),
+            status: "pending".to_owned(),
+            attempts: 0,
+            num_findings: 0,
+            error: None,
+            skip_reason: None,
+            gaps: serde_json::json!([]),
+            incomplete: serde_json::json!([]),
+            issues: serde_json::json!([]),
+        }
+    }
+}
+
+/// A scope row as stored.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ScanScopeRow {
+    /// Scan id.
+    pub scan_id: Uuid,
+    /// Connector name.
+    pub connector: String,
+    /// Scope id.
+    pub scope: String,
+    /// Provider family.
+    pub provider: String,
+    /// Scope status.
+    pub status: String,
+    /// Crawler attempts.
+    pub attempts: i32,
+    /// Findings produced.
+    pub num_findings: i64,
+    /// Last error, or why the scope was cancelled.
+    pub error: Option<String>,
+    /// Why a skipped scope does not apply.
+    pub skip_reason: Option<String>,
+    /// Denied listings.
+    pub gaps: serde_json::Value,
+    /// Listings cut short.
+    pub incomplete: serde_json::Value,
+    /// Non-fatal problems.
+    pub issues: serde_json::Value,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Inserts or replaces the coverage rows of scan `scan_id`, one statement per row, and
+/// returns the number of rows written. A settled row is never set back to `pending`, so a
+/// late pending record cannot hide an outcome.
+#[instrument(skip_all, name = "store.scans.upsert_scopes", fields(tenant.path = %tx.tenant(), scan.id = %scan_id, num_scopes = records.len()))]
+pub async fn upsert_scopes(
+    tx: &mut TenantTx,
+    scan_id: Uuid,
+    records: &[ScopeRecord],
+) -> Result<u64, Error> {
+    let tenant = tx.tenant().to_owned();
+    let mut num_written = 0;
+    for record in records {
+        let result = sqlx::query(
+            "INSERT INTO scan_scopes (tenant_path, scan_id, connector, scope, provider, status, \
+             attempts, num_findings, error, skip_reason, gaps, incomplete, issues) \
+             VALUES ($1::ltree, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             ON CONFLICT (scan_id, connector, scope) DO UPDATE SET \
+             provider = EXCLUDED.provider, status = EXCLUDED.status, \
+             attempts = EXCLUDED.attempts, num_findings = EXCLUDED.num_findings, \
+             error = EXCLUDED.error, skip_reason = EXCLUDED.skip_reason, gaps = EXCLUDED.gaps, \
+             incomplete = EXCLUDED.incomplete, issues = EXCLUDED.issues, updated_at = now() \
+             WHERE EXCLUDED.status <> 'pending' OR scan_scopes.status = 'pending'",
+        )
+        .bind(&tenant)
+        .bind(scan_id)
+        .bind(&record.connector)
+        .bind(&record.scope)
+        .bind(&record.provider)
+        .bind(&record.status)
+        .bind(record.attempts)
+        .bind(record.num_findings)
+        .bind(record.error.as_deref())
+        .bind(record.skip_reason.as_deref())
+        .bind(&record.gaps)
+        .bind(&record.incomplete)
+        .bind(&record.issues)
+        .execute(tx.conn())
+        .await?;
+        num_written += result.rows_affected();
+    }
+    Ok(num_written)
+}
+
+/// Lists the coverage rows of a scan visible to the tenant, by connector and scope.
+#[instrument(skip_all, name = "store.scans.list_scopes", fields(tenant.path = %tx.tenant(), scan.id = %scan_id))]
+pub async fn list_scopes(tx: &mut TenantTx, scan_id: Uuid) -> Result<Vec<ScanScopeRow>, Error> {
+    let rows = sqlx::query_as(
+        "SELECT scan_id, connector, scope, provider, status, attempts, num_findings, error, \
+         skip_reason, gaps, incomplete, issues, updated_at FROM scan_scopes \
+         WHERE scan_id = $1 ORDER BY connector, scope",
+    )
+    .bind(scan_id)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows)
+}
+
+/// Marks every pending scope of a scan `cancelled` with `reason`; returns how many changed.
+#[instrument(skip_all, name = "store.scans.cancel_pending_scopes", fields(tenant.path = %tx.tenant(), scan.id = %scan_id))]
+pub async fn cancel_pending_scopes(
+    tx: &mut TenantTx,
+    scan_id: Uuid,
+    reason: &str,
+) -> Result<u64, Error> {
+    let result = sqlx::query(
+        "UPDATE scan_scopes SET status = 'cancelled', error = $2, updated_at = now() \
+         WHERE scan_id = $1 AND status = 'pending'",
+    )
+    .bind(scan_id)
+    .bind(reason)
+    .execute(tx.conn())
+    .await?;
+    Ok(result.rows_affected())
 }

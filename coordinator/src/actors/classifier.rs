@@ -20,7 +20,7 @@ use tracing::warn;
 use uuid::Uuid;
 
 use super::Shared;
-use super::writer::{CODE_SOURCE, SystemWrite, WriterMsg, system_external_id};
+use super::writer::{SystemWrite, WriterMsg, system_external_id};
 use crate::classify::Classification;
 
 /// Identity of one AI system inside a scan: the pool routes on it.
@@ -40,6 +40,8 @@ pub(crate) struct ClassifyJob {
     pub(crate) ctx: TenantContext,
     /// Scan that found it.
     pub(crate) scan_id: Uuid,
+    /// Source of the system and its findings: the scope's provider family.
+    pub(crate) source: String,
     /// Scope id.
     pub(crate) scope: String,
     /// Project root relative to the scope.
@@ -105,6 +107,7 @@ async fn classify_and_write(shared: &Shared, job: ClassifyJob) -> Result<Uuid, S
     let write = SystemWrite {
         ctx: job.ctx,
         scan_id: job.scan_id,
+        source: job.source,
         scope: job.scope,
         classification,
         findings: job.findings,
@@ -123,7 +126,7 @@ async fn declared_overrides(
     let external_id = system_external_id(&job.scope, &job.root);
     let read = async {
         let mut tx = shared.config.store.begin(&job.ctx).await?;
-        let declared = store::declared::get_by_key(&mut tx, CODE_SOURCE, &external_id).await?;
+        let declared = store::declared::get_by_key(&mut tx, &job.source, &external_id).await?;
         tx.commit().await?;
         Ok::<_, store::Error>(declared)
     };

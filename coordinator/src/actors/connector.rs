@@ -1,23 +1,35 @@
-//! Connector supervisor: one per scan of a connector, named `connector:<tenant>:<scan>`.
+//! Connector supervisor: one per connector of a scan, named
+//! `connector:<tenant>:<connector name>:<scan>`.
 //!
-//! Supervised by its tenant actor. Splits the scan into scopes (one per target path) and
-//! starts one crawler per scope. A failed crawler is restarted with jittered exponential
-//! backoff until the restart budget is spent. The scope is then recorded as failed with its
-//! last error, and the other scopes go on. Reports to the tenant once every scope is settled.
+//! Supervised by its tenant actor. Lists the source's scopes in a task (a failure there
+//! fails this connector's scopes with the error, not the scan) and starts one crawler per
+//! scope, at most `max_crawlers_per_connector` at once; the other scopes wait in a queue.
+//! A failed crawler is restarted with jittered exponential backoff until the restart budget
+//! is spent, keeping its slot meanwhile. The scope is then recorded as failed with its last
+//! error, and the other scopes go on. Each settled scope is written to `scan_scopes` through
+//! the writer. A cancel request settles every open scope as cancelled and kills the
+//! crawlers. Reports to the tenant once every scope is settled. Mailbox: unbounded; it
+//! carries one message per crawler attempt and retry.
 
-use std::collections::HashMap;
+mod outcome;
+
+use std::collections::{HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use agents::ScanProgress;
+use agents::{CrawlError, Scope, Source};
+use futures::FutureExt;
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 use store::TenantContext;
-use tracing::{error, warn};
+use tokio::task::JoinHandle;
+use tracing::{error, info, warn};
 use uuid::Uuid;
 
 use super::Shared;
 use super::crawler::{CrawlerActor, CrawlerArgs, CrawlerMsg, ScopeResult};
 use super::tenant::TenantMsg;
-use crate::scan::{ScopeOutcome, ScopeStatus};
+use super::writer::{CoveredScope, WriterMsg};
+use crate::scan::ScopeOutcome;
 
 /// Arguments of a connector actor.
 pub(crate) struct ConnectorArgs {
@@ -25,12 +37,14 @@ pub(crate) struct ConnectorArgs {
     pub(crate) ctx: TenantContext,
     /// Scan id.
     pub(crate) scan_id: Uuid,
-    /// Scope ids (canonical target paths) in request order.
-    pub(crate) scopes: Vec<String>,
+    /// Position of the connector in the scan, echoed in its report.
+    pub(crate) index: usize,
+    /// Connector name.
+    pub(crate) name: String,
+    /// The source that lists and crawls the scopes.
+    pub(crate) source: Arc<dyn Source>,
     /// Frameworks to evaluate.
-    pub(crate) frameworks: Vec<String>,
-    /// Walk counters shown by progress displays.
-    pub(crate) progress: Arc<ScanProgress>,
+    pub(crate) frameworks: Arc<Vec<String>>,
     /// Shared configuration and actors.
     pub(crate) shared: Shared,
     /// Tenant actor to report to.
@@ -39,40 +53,61 @@ pub(crate) struct ConnectorArgs {
 
 /// Report a connector sends once all of its scopes are settled.
 pub(crate) struct ConnectorReport {
-    /// One outcome per scope, in request order.
+    /// Position of the connector in the scan.
+    pub(crate) index: usize,
+    /// One outcome per scope, in listing order.
     pub(crate) scopes: Vec<ScopeOutcome>,
-    /// Covered scopes with the finding ids seen in each.
-    pub(crate) covered: Vec<(String, Vec<String>)>,
+    /// Crawled scopes with the finding ids seen in each.
+    pub(crate) covered: Vec<CoveredScope>,
     /// Systems written.
     pub(crate) system_ids: Vec<Uuid>,
 }
 
 /// Messages to a connector actor.
 pub(crate) enum ConnectorMsg {
-    /// A crawler covered its scope.
-    ScopeDone(usize, ScopeResult),
+    /// The scope listing finished.
+    ScopesListed(Result<Vec<Scope>, CrawlError>),
+    /// A crawler finished its scope.
+    ScopeDone(usize, Box<ScopeResult>),
     /// A crawler hit an error that no retry can fix.
     ScopeFailed(usize, String),
     /// Starts the next attempt for a scope after its backoff.
     Retry(usize),
+    /// Settles every open scope as cancelled and stops.
+    Cancel,
 }
 
 /// Progress of one scope.
-#[derive(Default)]
-struct ScopeState {
-    attempts: u32,
-    last_error: Option<String>,
-    outcome: Option<ScopeOutcome>,
-    seen: Vec<String>,
+pub(crate) struct ScopeState {
+    /// The scope.
+    pub(crate) scope: Scope,
+    /// Crawler attempts started.
+    pub(crate) attempts: u32,
+    /// Final outcome, once settled.
+    pub(crate) outcome: Option<ScopeOutcome>,
+    /// External ids seen by the successful crawl.
+    pub(crate) seen: Vec<String>,
 }
 
 /// State of a connector actor.
 pub(crate) struct ConnectorState {
     args: ConnectorArgs,
-    frameworks: Arc<Vec<String>>,
+    /// Scopes in listing order; empty until listed.
     scopes: Vec<ScopeState>,
+    /// Whether the scope listing has finished.
+    listed: bool,
+    /// Scopes waiting for a crawler slot.
+    queue: VecDeque<usize>,
+    /// Scopes holding a slot: crawling or waiting for a retry.
+    num_active: usize,
     /// Running crawlers by id, with their scope index.
     crawlers: HashMap<ActorId, (usize, ActorRef<CrawlerMsg>)>,
+    /// Task listing the scopes, aborted on cancel.
+    lister: Option<JoinHandle<()>>,
+    /// Whether a cancel request arrived.
+    cancelled: bool,
+    /// Whether the report went to the tenant; later messages are ignored.
+    reported: bool,
     system_ids: Vec<Uuid>,
 }
 
@@ -89,14 +124,17 @@ impl Actor for ConnectorActor {
         _myself: ActorRef<Self::Msg>,
         args: ConnectorArgs,
     ) -> Result<Self::State, ActorProcessingErr> {
-        let scopes = args.scopes.iter().map(|_| ScopeState::default()).collect();
-        let frameworks = Arc::new(args.frameworks.clone());
         crate::metrics::actor_started("connector");
         Ok(ConnectorState {
             args,
-            frameworks,
-            scopes,
+            scopes: Vec::new(),
+            listed: false,
+            queue: VecDeque::new(),
+            num_active: 0,
             crawlers: HashMap::new(),
+            lister: None,
+            cancelled: false,
+            reported: false,
             system_ids: Vec::new(),
         })
     }
@@ -106,18 +144,29 @@ impl Actor for ConnectorActor {
         myself: ActorRef<Self::Msg>,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        for index in 0..state.scopes.len() {
-            start_crawler(&myself, state, index).await;
-        }
-        report_when_settled(&myself, state);
+        let source = state.args.source.clone();
+        let lister = tokio::spawn(async move {
+            let listed = AssertUnwindSafe(source.scopes()).catch_unwind().await;
+            let result = listed.unwrap_or_else(|payload| {
+                let message = super::panic_message(payload.as_ref());
+                Err(CrawlError::transient(format!(
+                    "listing scopes panicked: {message}"
+                )))
+            });
+            let _ = myself.cast(ConnectorMsg::ScopesListed(result));
+        });
+        state.lister = Some(lister);
         Ok(())
     }
 
     async fn post_stop(
         &self,
         _myself: ActorRef<Self::Msg>,
-        _state: &mut Self::State,
+        state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
+        if let Some(lister) = state.lister.take() {
+            lister.abort();
+        }
         crate::metrics::actor_stopped("connector");
         Ok(())
     }
@@ -128,16 +177,32 @@ impl Actor for ConnectorActor {
         message: Self::Msg,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
+        if state.reported {
+            return Ok(());
+        }
         match message {
+            ConnectorMsg::ScopesListed(result) if !state.cancelled => {
+                state.lister = None;
+                scopes_listed(state, result);
+                fill_slots(&myself, state).await;
+            }
             ConnectorMsg::ScopeDone(index, result) => {
                 stop_crawler(state, index);
-                record_covered(state, index, result);
+                if outcome::record_crawled(state, index, *result) {
+                    release_slot(&myself, state, index).await;
+                }
             }
             ConnectorMsg::ScopeFailed(index, message) => {
                 stop_crawler(state, index);
-                record_failed(state, index, message);
+                if outcome::record_failed(state, index, message) {
+                    release_slot(&myself, state, index).await;
+                }
             }
-            ConnectorMsg::Retry(index) => start_crawler(&myself, state, index).await,
+            ConnectorMsg::Retry(index) if !state.cancelled => {
+                start_crawler(&myself, state, index).await;
+            }
+            ConnectorMsg::Cancel => cancel(state),
+            ConnectorMsg::ScopesListed(_) | ConnectorMsg::Retry(_) => {}
         }
         report_when_settled(&myself, state);
         Ok(())
@@ -155,21 +220,96 @@ impl Actor for ConnectorActor {
             }
             SupervisionEvent::ActorTerminated(cell, _, reason) => {
                 // A crawler that reported has already left the map; one still in it stopped
-                // without covering its scope.
+                // without settling its scope.
                 let reason =
                     reason.unwrap_or_else(|| "crawler stopped before it finished".to_owned());
                 Some((cell.get_id(), reason))
             }
             _ => None,
         };
-        if let Some((actor_id, message)) = failure {
-            if let Some((index, _)) = state.crawlers.remove(&actor_id) {
-                retry_or_fail(&myself, state, index, message);
-            }
+        if let Some((actor_id, message)) = failure
+            && !state.reported
+            && let Some((index, _)) = state.crawlers.remove(&actor_id)
+        {
+            retry_or_fail(&myself, state, index, message).await;
         }
         report_when_settled(&myself, state);
         Ok(())
     }
+}
+
+/// Records the listed scopes (or the listing error) and queues every scope.
+fn scopes_listed(state: &mut ConnectorState, result: Result<Vec<Scope>, CrawlError>) {
+    state.listed = true;
+    let scopes = match result {
+        Ok(scopes) => scopes,
+        Err(error) => {
+            outcome::record_listing_failed(state, error);
+            return;
+        }
+    };
+    let mut seen_ids = std::collections::HashSet::new();
+    for scope in scopes {
+        if seen_ids.insert(scope.id.clone()) {
+            state.scopes.push(ScopeState {
+                scope,
+                attempts: 0,
+                outcome: None,
+                seen: Vec::new(),
+            });
+        }
+    }
+    info!(
+        tenant.path = %state.args.ctx.path().as_str(),
+        scan.id = %state.args.scan_id,
+        connector.name = %state.args.name,
+        num_scopes = state.scopes.len(),
+        "scopes listed"
+    );
+    let pending = state
+        .scopes
+        .iter()
+        .map(|scope| {
+            store::scans::ScopeRecord::pending(
+                &state.args.name,
+                &scope.scope.id,
+                &scope.scope.provider,
+            )
+        })
+        .collect();
+    record_scopes(state, pending);
+    state.queue = (0..state.scopes.len()).collect();
+}
+
+/// Sends scope rows to the writer, which stores them in the background.
+pub(crate) fn record_scopes(state: &ConnectorState, records: Vec<store::scans::ScopeRecord>) {
+    let message = WriterMsg::RecordScopes {
+        ctx: state.args.ctx.clone(),
+        scan_id: state.args.scan_id,
+        records,
+    };
+    if let Err(error) = state.args.shared.writer.cast(message) {
+        warn!(scan.id = %state.args.scan_id, %error, "writer unavailable; scope progress not stored");
+    }
+}
+
+/// Starts crawlers for queued scopes while slots are free.
+async fn fill_slots(myself: &ActorRef<ConnectorMsg>, state: &mut ConnectorState) {
+    let max_active = state.args.shared.config.max_crawlers_per_connector.max(1);
+    while state.num_active < max_active && !state.cancelled {
+        let Some(index) = state.queue.pop_front() else {
+            break;
+        };
+        state.num_active += 1;
+        start_crawler(myself, state, index).await;
+    }
+}
+
+/// Frees the slot of a settled scope and fills it from the queue.
+async fn release_slot(myself: &ActorRef<ConnectorMsg>, state: &mut ConnectorState, index: usize) {
+    debug_assert!(state.scopes[index].outcome.is_some());
+    state.num_active = state.num_active.saturating_sub(1);
+    fill_slots(myself, state).await;
 }
 
 /// Stops the crawler of scope `index` after its report. The connector does this itself:
@@ -187,47 +327,56 @@ fn stop_crawler(state: &mut ConnectorState, index: usize) {
 
 /// Starts the next crawler attempt for scope `index`.
 async fn start_crawler(myself: &ActorRef<ConnectorMsg>, state: &mut ConnectorState, index: usize) {
+    if state.scopes[index].outcome.is_some() {
+        return;
+    }
     state.scopes[index].attempts += 1;
     let attempt = state.scopes[index].attempts;
     let args = CrawlerArgs {
         ctx: state.args.ctx.clone(),
         scan_id: state.args.scan_id,
         scope_index: index,
-        scope: state.args.scopes[index].clone(),
-        frameworks: state.frameworks.clone(),
-        progress: state.args.progress.clone(),
+        scope: state.scopes[index].scope.clone(),
+        connector_name: state.args.name.clone(),
+        source: state.args.source.clone(),
+        frameworks: state.args.frameworks.clone(),
         shared: state.args.shared.clone(),
         connector: myself.clone(),
     };
     let name = format!(
-        "crawler:{}:{}:{index}:{attempt}",
+        "crawler:{}:{}:{}:{index}:{attempt}",
         state.args.ctx.path().as_str(),
+        state.args.name,
         state.args.scan_id
     );
     match myself.spawn_linked(Some(name), CrawlerActor, args).await {
         Ok((crawler, _)) => {
             state.crawlers.insert(crawler.get_id(), (index, crawler));
         }
-        Err(spawn_error) => retry_or_fail(myself, state, index, spawn_error.to_string()),
+        Err(spawn_error) => {
+            Box::pin(retry_or_fail(myself, state, index, spawn_error.to_string())).await;
+        }
     }
 }
 
 /// Schedules another attempt for a failed scope, or records it as failed once the restart
 /// budget is spent.
-fn retry_or_fail(
+async fn retry_or_fail(
     myself: &ActorRef<ConnectorMsg>,
     state: &mut ConnectorState,
     index: usize,
     message: String,
 ) {
+    if state.cancelled || state.scopes[index].outcome.is_some() {
+        return;
+    }
     let policy = state.args.shared.config.restart;
-    let scope = &mut state.scopes[index];
-    let scope_id = &state.args.scopes[index];
-    scope.last_error = Some(message.clone());
+    let scope = &state.scopes[index];
     if scope.attempts < policy.max_attempts {
         let delay = policy.backoff(scope.attempts + 1);
         warn!(
-            scope.id = %scope_id,
+            connector.name = %state.args.name,
+            scope.id = %scope.scope.id,
             attempt = scope.attempts,
             retry_delay_ms = delay.as_millis() as u64,
             error = %message,
@@ -237,65 +386,51 @@ fn retry_or_fail(
         myself.send_after(delay, move || ConnectorMsg::Retry(index));
         return;
     }
-    error!(scope.id = %scope_id, attempts = scope.attempts, error = %message, "restart budget spent; scope failed");
-    record_failed(state, index, message);
+    error!(connector.name = %state.args.name, scope.id = %scope.scope.id, attempts = scope.attempts, error = %message, "restart budget spent; scope failed");
+    if outcome::record_failed(state, index, message) {
+        release_slot(myself, state, index).await;
+    }
 }
 
-/// Records a scope as failed with `message`.
-fn record_failed(state: &mut ConnectorState, index: usize, message: String) {
-    crate::metrics::scope_settled("failed");
-    let scope = &mut state.scopes[index];
-    scope.outcome = Some(ScopeOutcome {
-        scope: state.args.scopes[index].clone(),
-        status: ScopeStatus::Failed,
-        attempts: scope.attempts,
-        error: Some(message),
-        num_findings: 0,
-        num_failed_systems: 0,
-        issues: Vec::new(),
-    });
+/// Settles every open scope as cancelled, stops the listing and kills the crawlers.
+fn cancel(state: &mut ConnectorState) {
+    state.cancelled = true;
+    state.listed = true;
+    if let Some(lister) = state.lister.take() {
+        lister.abort();
+    }
+    for (_, (_, crawler)) in state.crawlers.drain() {
+        crawler.kill();
+    }
+    state.queue.clear();
+    outcome::record_cancelled(state);
 }
 
-/// Records a covered scope.
-fn record_covered(state: &mut ConnectorState, index: usize, result: ScopeResult) {
-    crate::metrics::scope_settled("covered");
-    let scope = &mut state.scopes[index];
-    scope.outcome = Some(ScopeOutcome {
-        scope: state.args.scopes[index].clone(),
-        status: ScopeStatus::Covered,
-        attempts: scope.attempts,
-        error: None,
-        num_findings: result.num_findings,
-        num_failed_systems: result.num_failed_systems,
-        issues: result.issues,
-    });
-    scope.seen = result.seen_external_ids;
-    state.system_ids.extend(result.system_ids);
-}
-
-/// Reports to the tenant and stops once every scope is covered or failed.
+/// Reports to the tenant and stops once the scopes are listed and every one is settled.
 fn report_when_settled(myself: &ActorRef<ConnectorMsg>, state: &mut ConnectorState) {
-    if state.scopes.iter().any(|scope| scope.outcome.is_none()) {
+    if state.reported || !state.listed || state.scopes.iter().any(|scope| scope.outcome.is_none()) {
         return;
     }
+    state.reported = true;
     let mut report = ConnectorReport {
+        index: state.args.index,
         scopes: Vec::new(),
         covered: Vec::new(),
-        system_ids: Vec::new(),
+        system_ids: std::mem::take(&mut state.system_ids),
     };
-    for (index, scope) in state.scopes.iter_mut().enumerate() {
+    for scope in &mut state.scopes {
         let Some(outcome) = scope.outcome.take() else {
             continue;
         };
-        if outcome.status == ScopeStatus::Covered {
-            report.covered.push((
-                state.args.scopes[index].clone(),
-                std::mem::take(&mut scope.seen),
-            ));
+        if outcome.status.was_crawled() {
+            report.covered.push(CoveredScope {
+                source: scope.scope.provider.clone(),
+                scope: scope.scope.id.clone(),
+                seen: std::mem::take(&mut scope.seen),
+            });
         }
         report.scopes.push(outcome);
     }
-    report.system_ids = std::mem::take(&mut state.system_ids);
     let _ = state
         .args
         .tenant

@@ -24,6 +24,9 @@ pub(crate) struct CoordinatorActor;
 pub(crate) enum CoordinatorMsg {
     /// Routes a scan to its tenant actor, starting it when needed.
     StartScan(ScanRequest, ScanReplies),
+    /// Routes a cancel request to the scan's tenant actor; replies `false` when the tenant
+    /// runs no scan here.
+    CancelScan(CancelScan),
     /// A tenant actor runs no scan after handling `num_requests` requests.
     TenantIdle {
         /// Tenant path.
@@ -31,6 +34,18 @@ pub(crate) enum CoordinatorMsg {
         /// Requests the tenant actor has received in its lifetime.
         num_requests: u64,
     },
+}
+
+/// Request to cancel one scan.
+pub(crate) struct CancelScan {
+    /// Tenant path (ltree form) of the scan.
+    pub(crate) tenant_path: String,
+    /// Scan to cancel.
+    pub(crate) scan_id: uuid::Uuid,
+    /// Actor to record in a `scan.cancel` audit row; `None` when the caller audits.
+    pub(crate) actor: Option<String>,
+    /// Receives whether the scan was running and is now closed `cancelled`.
+    pub(crate) reply_tx: tokio::sync::oneshot::Sender<bool>,
 }
 
 /// A running tenant actor and the number of requests routed to it.
@@ -151,6 +166,16 @@ impl Actor for CoordinatorActor {
                     Err(scan_error) => replies.reject(scan_error),
                 }
             }
+            CoordinatorMsg::CancelScan(cancel) => match state.tenants.get(&cancel.tenant_path) {
+                Some(entry) => {
+                    if let Err(error) = entry.tenant.cast(TenantMsg::CancelScan(cancel)) {
+                        error!(%error, "tenant actor stopped before it took the cancel request");
+                    }
+                }
+                None => {
+                    let _ = cancel.reply_tx.send(false);
+                }
+            },
             CoordinatorMsg::TenantIdle { path, num_requests } => {
                 let idle = state
                     .tenants

@@ -1,16 +1,18 @@
-//! Crawler: one per scope and attempt, named `crawler:<tenant>:<scan>:<scope>:<attempt>`.
+//! Crawler: one per scope and attempt, named
+//! `crawler:<tenant>:<connector>:<scan>:<scope index>:<attempt>`.
 //!
-//! Supervised by its connector, which restarts it on failure. It runs the scope's crawl on
-//! a blocking thread, groups the findings by project root, sends one job per root to the
+//! Supervised by its connector, which restarts it on failure and kills it on cancel. It
+//! runs the source's crawl of its scope as a task (the code source moves its walk to a
+//! blocking thread), groups the findings by project root, sends one job per root to the
 //! classifier pool and waits until each system is written, then reports to the connector.
-//! A crawl error or panic fails the actor, and the connector decides whether to retry.
-//! Classifier errors are per system: they become issues of the scope, not failures.
+//! A transient crawl error or a panic fails the actor, and the connector decides whether to
+//! retry; a permanent error fails the scope at once. Classifier errors are per system: they
+//! become issues of the scope, not failures. Mailbox: one `Run` message.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use agents::ScanProgress;
+use agents::{CrawlReport, FindingSink, Scope, Source};
 use futures::future::join_all;
 use proto::Finding;
 use ractor::factory::{FactoryMessage, Job};
@@ -32,20 +34,24 @@ pub(crate) struct CrawlerArgs {
     pub(crate) scan_id: Uuid,
     /// Index of the scope in the connector's list.
     pub(crate) scope_index: usize,
-    /// Scope id: the canonical root path.
-    pub(crate) scope: String,
+    /// The scope to crawl.
+    pub(crate) scope: Scope,
+    /// Name of the connector, for logs.
+    pub(crate) connector_name: String,
+    /// The source that crawls the scope.
+    pub(crate) source: Arc<dyn Source>,
     /// Frameworks to evaluate.
     pub(crate) frameworks: Arc<Vec<String>>,
-    /// Walk counters shown by progress displays.
-    pub(crate) progress: Arc<ScanProgress>,
     /// Shared configuration and actors.
     pub(crate) shared: Shared,
     /// Connector to report to.
     pub(crate) connector: ActorRef<ConnectorMsg>,
 }
 
-/// Result of a covered scope.
+/// Result of a crawled scope.
 pub(crate) struct ScopeResult {
+    /// The source's report: items read, gaps, incomplete listings, skip reason.
+    pub(crate) report: CrawlReport,
     /// External ids of every finding seen, for resolving the ones that vanished.
     pub(crate) seen_external_ids: Vec<String>,
     /// Systems written.
@@ -54,7 +60,7 @@ pub(crate) struct ScopeResult {
     pub(crate) num_findings: u64,
     /// Systems that could not be classified or stored.
     pub(crate) num_failed_systems: u64,
-    /// Non-fatal problems.
+    /// Classifier and writer errors, one per failed system.
     pub(crate) issues: Vec<String>,
 }
 
@@ -101,7 +107,7 @@ impl Actor for CrawlerActor {
             CrawlerMsg::Run => match crawl_scope(state).await? {
                 Ok(result) => state
                     .connector
-                    .cast(ConnectorMsg::ScopeDone(state.scope_index, result))?,
+                    .cast(ConnectorMsg::ScopeDone(state.scope_index, Box::new(result)))?,
                 Err(message) => state
                     .connector
                     .cast(ConnectorMsg::ScopeFailed(state.scope_index, message))?,
@@ -128,8 +134,9 @@ async fn crawl_scope(
         .collect();
     info!(
         tenant.path = %args.ctx.path().as_str(),
-        scope.id = %args.scope,
-        num_files = report.num_files_scanned,
+        connector.name = %args.connector_name,
+        scope.id = %args.scope.id,
+        num_items = report.num_items,
         num_findings,
         "scope crawled"
     );
@@ -138,11 +145,12 @@ async fn crawl_scope(
         .into_iter()
         .map(|(root, findings)| classify_root(args, root, findings));
     let mut result = ScopeResult {
+        report,
         seen_external_ids,
         system_ids: Vec::new(),
         num_findings,
         num_failed_systems: 0,
-        issues: report.issues,
+        issues: Vec::new(),
     };
     for outcome in join_all(calls).await {
         match outcome {
@@ -156,42 +164,53 @@ async fn crawl_scope(
     Ok(Ok(result))
 }
 
-type Crawled = (crate::CrawlReport, Vec<Finding>);
+type Crawled = (CrawlReport, Vec<Finding>);
 
-/// Runs the configured crawler on a blocking thread and collects its findings. A permanent
-/// crawl error comes back as the inner `Err`; anything else that went wrong fails the attempt.
+/// Aborts a task when dropped, so killing the crawler also stops its crawl.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs the source's crawl as a task and collects its findings. A permanent crawl error
+/// comes back as the inner `Err`; anything else that went wrong fails the attempt.
 async fn run_crawl(args: &CrawlerArgs) -> Result<Result<Crawled, String>, ActorProcessingErr> {
-    let crawler = args.shared.config.crawler.clone();
-    let scope = PathBuf::from(&args.scope);
-    let progress = args.progress.clone();
-    let joined = tokio::task::spawn_blocking(move || {
-        let collected = Mutex::new(Vec::new());
-        let sink = |finding: Finding| {
-            collected
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .push(finding);
-        };
-        let report = crawler.crawl(&scope, &progress, &sink)?;
-        let findings = collected
-            .into_inner()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        Ok::<_, crate::CrawlError>((report, findings))
-    })
-    .await;
+    let collected = Arc::new(Mutex::new(Vec::new()));
+    let sink_findings = collected.clone();
+    let sink: FindingSink = Arc::new(move |finding: Finding| {
+        sink_findings
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(finding);
+    });
+    let source = args.source.clone();
+    let scope = args.scope.clone();
+    let mut task = AbortOnDrop(tokio::spawn(
+        async move { source.crawl(&scope, sink).await },
+    ));
+    let joined = (&mut task.0).await;
+    let scope_id = &args.scope.id;
     match joined {
-        Ok(Ok(crawled)) => Ok(Ok(crawled)),
-        Ok(Err(error)) if error.permanent => {
-            Ok(Err(format!("crawl of `{}` failed: {error}", args.scope)))
+        Ok(Ok(report)) => {
+            let findings = std::mem::take(
+                &mut *collected
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            );
+            Ok(Ok((report, findings)))
         }
-        Ok(Err(error)) => Err(format!("crawl of `{}` failed: {error}", args.scope).into()),
+        Ok(Err(error)) if error.permanent => {
+            Ok(Err(format!("crawl of `{scope_id}` failed: {error}")))
+        }
+        Ok(Err(error)) => Err(format!("crawl of `{scope_id}` failed: {error}").into()),
         Err(join_error) if join_error.is_panic() => {
             let message = super::panic_message(join_error.into_panic().as_ref());
-            Err(format!("crawl of `{}` panicked: {message}", args.scope).into())
+            Err(format!("crawl of `{scope_id}` panicked: {message}").into())
         }
-        Err(join_error) => {
-            Err(format!("crawl of `{}` was cancelled: {join_error}", args.scope).into())
-        }
+        Err(join_error) => Err(format!("crawl of `{scope_id}` was cancelled: {join_error}").into()),
     }
 }
 
@@ -216,20 +235,22 @@ async fn classify_root(
     root: String,
     findings: Vec<Finding>,
 ) -> Result<Uuid, String> {
+    let scope_id = &args.scope.id;
     let system_root = if root == "." {
-        args.scope.clone()
+        scope_id.clone()
     } else {
-        format!("{}/{root}", args.scope)
+        format!("{scope_id}/{root}")
     };
     let key = SystemKey {
         tenant_path: args.ctx.path().as_str().to_owned(),
-        scope: args.scope.clone(),
+        scope: scope_id.clone(),
         root: system_root.clone(),
     };
     let job = ClassifyJob {
         ctx: args.ctx.clone(),
         scan_id: args.scan_id,
-        scope: args.scope.clone(),
+        source: args.scope.provider.clone(),
+        scope: scope_id.clone(),
         root: system_root.clone(),
         findings,
         frameworks: args.frameworks.clone(),

@@ -1,12 +1,16 @@
-//! Tenant supervisor: one per active tenant, named `tenant:<path>`.
+//! Tenant supervisor: one per active tenant, named `tenant:<path>:<n>`.
 //!
 //! Supervised by the coordinator. Records each scan request (scan row plus audit row in
-//! one transaction), starts one connector actor per scan, closes the scan when the
-//! connector reports or fails, and stops itself once no scan is running. A connector
-//! failure fails that scan only.
+//! one transaction), starts one connector actor per connector of the scan (the request's
+//! code targets form the built-in `code` connector), closes the scan once every connector
+//! has reported or failed, and stops itself once no scan is running. A connector failure
+//! fails that connector's scopes only. A cancel request is forwarded to the scan's
+//! connectors, which settle their open scopes as cancelled. Mailbox: unbounded; it carries
+//! scan requests, cancel requests and one report per connector.
+
+mod record;
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, SupervisionEvent};
 use serde_json::json;
@@ -16,15 +20,17 @@ use tracing::{error, info};
 use uuid::Uuid;
 
 use super::Shared;
-use super::connector::{ConnectorActor, ConnectorArgs, ConnectorReport};
-use super::coordinator::CoordinatorMsg;
-use super::writer::{FinishScan, WriterMsg};
+use super::connector::{ConnectorActor, ConnectorArgs, ConnectorMsg, ConnectorReport};
+use super::coordinator::{CancelScan, CoordinatorMsg};
+use super::writer::{CoveredScope, FinishScan, WriterMsg};
 use crate::scan::{
-    ScanError, ScanOutcome, ScanReplies, ScanRequest, ScanStatus, ScopeOutcome, ScopeStatus,
+    ALL_SCOPES, ScanError, ScanOutcome, ScanReplies, ScanRequest, ScanStatus, ScopeOutcome,
+    ScopeStatus,
 };
 
-/// Framework a tenant is subscribed to when it has no subscription yet.
-const DEFAULT_FRAMEWORK: &str = "eu-ai-act";
+/// Maximum scopes named in the error text of a scan that is not complete; the summary
+/// lists them all.
+const MAX_SCOPES_IN_ERROR: usize = 20;
 
 /// Arguments of a tenant actor.
 pub(crate) struct TenantArgs {
@@ -42,8 +48,24 @@ pub(crate) struct TenantArgs {
 pub(crate) enum TenantMsg {
     /// Records and starts a scan, replying once it is recorded and once it has finished.
     StartScan(ScanRequest, ScanReplies),
-    /// A connector covered or gave up on all of its scopes.
+    /// A connector settled all of its scopes.
     ConnectorFinished(Uuid, ConnectorReport),
+    /// Cancels a running scan; replies once it is closed.
+    CancelScan(CancelScan),
+}
+
+/// A connector actor of a running scan.
+struct RunningConnector {
+    /// Scan it crawls for.
+    scan_id: Uuid,
+    /// Position in the scan's connector list.
+    index: usize,
+    /// Connector name.
+    name: String,
+    /// Provider family.
+    provider: String,
+    /// The actor, to forward cancel requests to.
+    actor: ActorRef<ConnectorMsg>,
 }
 
 /// A scan in progress.
@@ -52,8 +74,19 @@ struct ActiveScan {
     finished_tx: oneshot::Sender<Result<ScanOutcome, ScanError>>,
     /// Frameworks evaluated.
     frameworks: Vec<String>,
-    /// Scope ids in request order, to report a failed connector.
-    scopes: Vec<String>,
+    /// One report slot per connector, filled as they report.
+    reports: Vec<Option<ConnectorReport>>,
+    /// Set once a cancel request arrived.
+    cancel: Option<Cancellation>,
+}
+
+/// Cancel requests of one scan.
+#[derive(Default)]
+struct Cancellation {
+    /// Actor to audit the cancel for, when the requester has no transaction of its own.
+    actor: Option<String>,
+    /// Ports of the requesters, told whether the scan closed `cancelled`.
+    reply_txs: Vec<oneshot::Sender<bool>>,
 }
 
 /// State of a tenant actor.
@@ -62,8 +95,8 @@ pub(crate) struct TenantState {
     ctx: TenantContext,
     /// Scans in progress by id.
     scans: HashMap<Uuid, ActiveScan>,
-    /// Connector actor id to the scan it runs.
-    connectors: HashMap<ActorId, Uuid>,
+    /// Connector actors by actor id.
+    connectors: HashMap<ActorId, RunningConnector>,
     /// Scan requests received so far; the coordinator compares it with the number it routed.
     num_requests: u64,
 }
@@ -116,9 +149,13 @@ impl Actor for TenantActor {
                 }
             }
             TenantMsg::ConnectorFinished(scan_id, report) => {
-                state.connectors.retain(|_, scan| *scan != scan_id);
-                finish_scan(state, scan_id, report).await;
+                let index = report.index;
+                state
+                    .connectors
+                    .retain(|_, running| !(running.scan_id == scan_id && running.index == index));
+                store_report(state, scan_id, report).await;
             }
+            TenantMsg::CancelScan(cancel) => request_cancel(state, cancel),
         }
         report_when_idle(state);
         Ok(())
@@ -130,12 +167,13 @@ impl Actor for TenantActor {
         event: SupervisionEvent,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        if let SupervisionEvent::ActorFailed(cell, failure) = event {
-            if let Some(scan_id) = state.connectors.remove(&cell.get_id()) {
-                error!(scan.id = %scan_id, error = %failure, "connector failed; failing its scan");
-                let report = failed_report(state, scan_id, &failure.to_string());
-                finish_scan(state, scan_id, report).await;
-            }
+        if let SupervisionEvent::ActorFailed(cell, failure) = event
+            && let Some(running) = state.connectors.remove(&cell.get_id())
+        {
+            error!(scan.id = %running.scan_id, connector.name = %running.name, error = %failure, "connector failed; failing its scopes");
+            let message = format!("connector `{}` failed: {failure}", running.name);
+            let report = failed_report(&running.name, &running.provider, running.index, message);
+            store_report(state, running.scan_id, report).await;
         }
         report_when_idle(state);
         Ok(())
@@ -154,16 +192,15 @@ fn report_when_idle(state: &TenantState) {
     }
 }
 
-/// Validates and records a scan, then starts its connector. On error it sends the error to
-/// the caller and also returns it for logging.
+/// Validates and records a scan, then starts its connectors. On error it sends the error
+/// to the caller and also returns it for logging.
 async fn start_scan(
     myself: &ActorRef<TenantMsg>,
     state: &mut TenantState,
     request: ScanRequest,
     replies: ScanReplies,
 ) -> Result<(), String> {
-    let recorded = record_scan(state, &request).await;
-    let (scan_id, frameworks, scopes) = match recorded {
+    let recorded = match record::record_scan(state, &request).await {
         Ok(recorded) => recorded,
         Err(scan_error) => {
             let message = scan_error.to_string();
@@ -171,223 +208,162 @@ async fn start_scan(
             return Err(message);
         }
     };
+    let scan_id = recorded.scan_id;
     let _ = replies.started_tx.send(Ok(scan_id));
-    let finished_tx = replies.finished_tx;
-    let args = ConnectorArgs {
-        ctx: state.ctx.clone(),
+    let frameworks = std::sync::Arc::new(recorded.frameworks.clone());
+    state.scans.insert(
         scan_id,
-        scopes: scopes.clone(),
-        frameworks: frameworks.clone(),
-        progress: request.progress.clone(),
-        shared: state.args.shared.clone(),
-        tenant: myself.clone(),
-    };
-    let name = format!("connector:{}:{scan_id}", state.ctx.path().as_str());
-    info!(tenant.path = %state.ctx.path().as_str(), scan.id = %scan_id, num_scopes = scopes.len(), "scan started");
-    match myself.spawn_linked(Some(name), ConnectorActor, args).await {
-        Ok((connector, _)) => {
-            state.connectors.insert(connector.get_id(), scan_id);
-            state.scans.insert(
-                scan_id,
-                ActiveScan {
-                    finished_tx,
-                    frameworks,
-                    scopes,
-                },
-            );
-            Ok(())
-        }
-        Err(spawn_error) => {
-            let message = format!("connector failed to start: {spawn_error}");
-            state.scans.insert(
-                scan_id,
-                ActiveScan {
-                    finished_tx,
-                    frameworks,
-                    scopes,
-                },
-            );
-            let report = failed_report(state, scan_id, &message);
-            finish_scan(state, scan_id, report).await;
-            Err(message)
-        }
-    }
-}
-
-/// Returns the scope id of a target: its canonical path when it exists, else as given.
-pub(crate) fn scope_id(target: &Path) -> String {
-    std::fs::canonicalize(target)
-        .unwrap_or_else(|_| target.to_path_buf())
-        .display()
-        .to_string()
-}
-
-/// Returns the scope ids of the targets, rejecting a target that repeats or lies inside
-/// another, since its files would be scanned twice and its systems stored twice.
-fn distinct_scopes(request: &ScanRequest) -> Result<Vec<String>, ScanError> {
-    if request.targets.is_empty() {
-        return Err(ScanError::NoTargets);
-    }
-    let scopes: Vec<String> = request
-        .targets
-        .iter()
-        .map(|target| scope_id(target))
-        .collect();
-    for (index, outer) in scopes.iter().enumerate() {
-        for inner in scopes.iter().skip(index + 1) {
-            let (outer_path, inner_path) = (Path::new(outer), Path::new(inner));
-            if inner_path.starts_with(outer_path) {
-                return Err(ScanError::OverlappingTargets {
-                    outer: outer.clone(),
-                    inner: inner.clone(),
-                });
-            }
-            if outer_path.starts_with(inner_path) {
-                return Err(ScanError::OverlappingTargets {
-                    outer: inner.clone(),
-                    inner: outer.clone(),
-                });
-            }
-        }
-    }
-    Ok(scopes)
-}
-
-/// Ensures the tenant and its subscription, and inserts the scan row with its audit row.
-/// Returns the scan id, the frameworks to evaluate and the scope ids.
-async fn record_scan(
-    state: &TenantState,
-    request: &ScanRequest,
-) -> Result<(Uuid, Vec<String>, Vec<String>), ScanError> {
-    let scopes = distinct_scopes(request)?;
-    let rule_book = &state.args.shared.config.rule_book;
-    for slug in &request.frameworks {
-        if rule_book.framework(slug).is_none() {
-            let known: Vec<&str> = rule_book
-                .frameworks()
-                .map(|framework| framework.slug.as_str())
-                .collect();
-            return Err(ScanError::UnknownFramework {
-                slug: slug.clone(),
-                known: known.join(", "),
-            });
-        }
-    }
-
-    let mut tx = state.args.shared.config.store.begin(&state.ctx).await?;
-    let tenant = store::tenants::ensure(&mut tx, &state.args.slug_path).await?;
-    let frameworks = subscribe(&mut tx, &request.frameworks, &request.requested_by).await?;
-    let new_scan = store::scans::NewScan {
-        source: "code".to_owned(),
-        target: scopes.join("\n"),
-        requested_by: request.requested_by.clone(),
-    };
-    let scan = store::scans::create(&mut tx, new_scan).await?;
-    let entry = super::audit_entry(
-        &request.requested_by,
-        "scan",
-        &scan.id.to_string(),
-        "scan.requested",
-        json!({ "tenant": tenant.slug, "targets": scopes, "frameworks": frameworks }),
+        ActiveScan {
+            finished_tx: replies.finished_tx,
+            frameworks: recorded.frameworks,
+            reports: recorded.connectors.iter().map(|_| None).collect(),
+            cancel: None,
+        },
     );
-    store::audit::append(&mut tx, entry).await?;
-    tx.commit().await?;
-    Ok((scan.id, frameworks, scopes))
-}
+    info!(tenant.path = %state.ctx.path().as_str(), scan.id = %scan_id, num_connectors = recorded.connectors.len(), "scan started");
 
-/// Adds `requested` to the tenant's subscription (or subscribes it to the default framework
-/// when it has none) and returns the frameworks to evaluate, auditing any change.
-async fn subscribe(
-    tx: &mut store::TenantTx,
-    requested: &[String],
-    actor: &str,
-) -> Result<Vec<String>, ScanError> {
-    let current = store::subscriptions::list(tx).await?;
-    let mut subscribed = current.clone();
-    if requested.is_empty() && subscribed.is_empty() {
-        subscribed.push(DEFAULT_FRAMEWORK.to_owned());
-    }
-    for slug in requested {
-        if !subscribed.contains(slug) {
-            subscribed.push(slug.clone());
+    for (index, planned) in recorded.connectors.into_iter().enumerate() {
+        let args = ConnectorArgs {
+            ctx: state.ctx.clone(),
+            scan_id,
+            index,
+            name: planned.name.clone(),
+            source: planned.source,
+            frameworks: frameworks.clone(),
+            shared: state.args.shared.clone(),
+            tenant: myself.clone(),
+        };
+        let actor_name = format!(
+            "connector:{}:{}:{scan_id}",
+            state.ctx.path().as_str(),
+            planned.name
+        );
+        match myself
+            .spawn_linked(Some(actor_name), ConnectorActor, args)
+            .await
+        {
+            Ok((actor, _)) => {
+                let running = RunningConnector {
+                    scan_id,
+                    index,
+                    name: planned.name,
+                    provider: planned.provider,
+                    actor: actor.clone(),
+                };
+                state.connectors.insert(actor.get_id(), running);
+            }
+            Err(spawn_error) => {
+                let message = format!(
+                    "connector `{}` failed to start: {spawn_error}",
+                    planned.name
+                );
+                let report = failed_report(&planned.name, &planned.provider, index, message);
+                store_report(state, scan_id, report).await;
+            }
         }
     }
-    subscribed.sort();
-    if subscribed != current {
-        let slugs: Vec<&str> = subscribed.iter().map(String::as_str).collect();
-        store::subscriptions::set(tx, &slugs).await?;
-        let diff = json!({ "before": current, "after": subscribed });
-        store::audit::append(
-            tx,
-            super::audit_entry(
-                actor,
-                "subscription",
-                "frameworks",
-                "subscription.updated",
-                diff,
-            ),
-        )
-        .await?;
+    Ok(())
+}
+
+/// Forwards a cancel request to the scan's connectors, or replies `false` when the scan
+/// does not run here.
+fn request_cancel(state: &mut TenantState, cancel: CancelScan) {
+    let Some(scan) = state.scans.get_mut(&cancel.scan_id) else {
+        let _ = cancel.reply_tx.send(false);
+        return;
+    };
+    let cancellation = scan.cancel.get_or_insert_with(Cancellation::default);
+    if cancellation.actor.is_none() {
+        cancellation.actor = cancel.actor;
     }
-    if requested.is_empty() {
-        Ok(subscribed)
-    } else {
-        Ok(requested.to_vec())
+    cancellation.reply_txs.push(cancel.reply_tx);
+    info!(tenant.path = %state.ctx.path().as_str(), scan.id = %cancel.scan_id, "scan cancel requested");
+    for running in state.connectors.values() {
+        if running.scan_id == cancel.scan_id {
+            let _ = running.actor.cast(ConnectorMsg::Cancel);
+        }
     }
 }
 
-/// Builds the report of a connector that died: every scope failed with `message`.
-fn failed_report(state: &TenantState, scan_id: Uuid, message: &str) -> ConnectorReport {
-    let scopes = state
-        .scans
-        .get(&scan_id)
-        .map(|scan| scan.scopes.clone())
-        .unwrap_or_default();
+/// Builds the report of a connector that died or never started: one failed entry for all
+/// of its scopes.
+fn failed_report(name: &str, provider: &str, index: usize, message: String) -> ConnectorReport {
     ConnectorReport {
-        scopes: scopes
-            .into_iter()
-            .map(|scope| ScopeOutcome {
-                scope,
-                status: ScopeStatus::Failed,
-                attempts: 0,
-                error: Some(message.to_owned()),
-                num_findings: 0,
-                num_failed_systems: 0,
-                issues: Vec::new(),
-            })
-            .collect(),
+        index,
+        scopes: vec![ScopeOutcome::unsettled(
+            name,
+            provider,
+            ALL_SCOPES,
+            ScopeStatus::Failed,
+            0,
+            message,
+        )],
         covered: Vec::new(),
         system_ids: Vec::new(),
     }
 }
 
+/// Stores a connector's report and closes the scan once every connector has reported.
+async fn store_report(state: &mut TenantState, scan_id: Uuid, report: ConnectorReport) {
+    let Some(scan) = state.scans.get_mut(&scan_id) else {
+        return;
+    };
+    let index = report.index;
+    if let Some(slot) = scan.reports.get_mut(index) {
+        *slot = Some(report);
+    }
+    if scan.reports.iter().all(Option::is_some) {
+        finish_scan(state, scan_id).await;
+    }
+}
+
 /// Closes the scan row through the writer and sends the outcome to the caller.
-async fn finish_scan(state: &mut TenantState, scan_id: Uuid, report: ConnectorReport) {
+async fn finish_scan(state: &mut TenantState, scan_id: Uuid) {
     let Some(scan) = state.scans.remove(&scan_id) else {
         return;
     };
-    let status = scan_status(&report.scopes);
+    let mut scopes = Vec::new();
+    let mut covered: Vec<CoveredScope> = Vec::new();
+    let mut system_ids = Vec::new();
+    for report in scan.reports.into_iter().flatten() {
+        scopes.extend(report.scopes);
+        covered.extend(report.covered);
+        system_ids.extend(report.system_ids);
+    }
+    let status = scan_status(&scopes);
     crate::metrics::scan_finished(status.as_str());
+    let not_covered: Vec<serde_json::Value> = scopes
+        .iter()
+        .filter_map(|scope| {
+            let reason = scope.shortfall()?;
+            Some(json!({
+                "connector": scope.connector,
+                "scope": scope.scope,
+                "status": scope.status,
+                "reason": reason,
+            }))
+        })
+        .collect();
     let summary = json!({
-        "scopes": report.scopes,
-        "num_systems": report.system_ids.len(),
+        "scopes": scopes,
+        "not_covered": not_covered,
+        "num_systems": system_ids.len(),
+        "system_ids": system_ids,
         "frameworks": scan.frameworks,
     });
-    let error = (status == ScanStatus::Failed).then(|| {
-        report
-            .scopes
-            .iter()
-            .filter_map(|scope| scope.error.clone())
-            .collect::<Vec<_>>()
-            .join("; ")
-    });
+    let (cancelled_by, reply_txs) = match scan.cancel {
+        Some(cancellation) => (cancellation.actor, cancellation.reply_txs),
+        None => (None, Vec::new()),
+    };
     let finish = FinishScan {
         ctx: state.ctx.clone(),
         scan_id,
-        covered: report.covered,
+        covered,
+        scopes: scopes.iter().map(ScopeOutcome::to_record).collect(),
         status,
         summary,
-        error,
+        error: scan_error_text(status, &scopes),
+        cancelled_by,
     };
     let written = ractor::call!(
         state.args.shared.writer,
@@ -399,8 +375,8 @@ async fn finish_scan(state: &mut TenantState, scan_id: Uuid, report: ConnectorRe
             scan_id,
             tenant_path: state.ctx.path().as_str().to_owned(),
             status,
-            scopes: report.scopes,
-            system_ids: report.system_ids,
+            scopes,
+            system_ids,
             frameworks: scan.frameworks,
         }),
         Ok(Err(message)) => Err(ScanError::Aborted(format!(
@@ -411,21 +387,67 @@ async fn finish_scan(state: &mut TenantState, scan_id: Uuid, report: ConnectorRe
         ))),
     };
     info!(tenant.path = %state.ctx.path().as_str(), scan.id = %scan_id, scan.status = status.as_str(), "scan finished");
+    let was_cancelled = outcome.is_ok() && status == ScanStatus::Cancelled;
+    for reply_tx in reply_txs {
+        let _ = reply_tx.send(was_cancelled);
+    }
     let _ = scan.finished_tx.send(outcome);
 }
 
-/// Derives the scan status from its scopes: never `completed` with a scope or a system
-/// missing.
-pub(crate) fn scan_status(scopes: &[ScopeOutcome]) -> ScanStatus {
-    let num_covered = scopes
+/// Returns the error text of a scan that is not complete: each scope not covered, and why.
+fn scan_error_text(status: ScanStatus, scopes: &[ScopeOutcome]) -> Option<String> {
+    if status == ScanStatus::Completed {
+        return None;
+    }
+    let shortfalls: Vec<String> = scopes
         .iter()
-        .filter(|scope| scope.status == ScopeStatus::Covered)
+        .filter_map(|scope| {
+            let reason = scope.shortfall()?;
+            Some(format!(
+                "{} `{}` {}: {reason}",
+                scope.connector,
+                scope.scope,
+                scope.status.as_str()
+            ))
+        })
+        .collect();
+    let mut text = shortfalls
+        .iter()
+        .take(MAX_SCOPES_IN_ERROR)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
+    if shortfalls.len() > MAX_SCOPES_IN_ERROR {
+        text.push_str(&format!(
+            "; and {} more scopes, listed in the summary",
+            shortfalls.len() - MAX_SCOPES_IN_ERROR
+        ));
+    }
+    if text.is_empty() {
+        text = "no scope to crawl".to_owned();
+    }
+    Some(text)
+}
+
+/// Derives the scan status from its scopes: `cancelled` when a scope was cancelled,
+/// `failed` when no scope was crawled, `completed` only when every scope is covered or
+/// skipped with nothing missing, `partial` otherwise. Never `completed` with a scope or a
+/// system missing.
+pub(crate) fn scan_status(scopes: &[ScopeOutcome]) -> ScanStatus {
+    if scopes
+        .iter()
+        .any(|scope| scope.status == ScopeStatus::Cancelled)
+    {
+        return ScanStatus::Cancelled;
+    }
+    let num_crawled = scopes
+        .iter()
+        .filter(|scope| scope.status.was_crawled())
         .count();
-    let num_failed_systems: u64 = scopes.iter().map(|scope| scope.num_failed_systems).sum();
-    if num_covered == scopes.len() && !scopes.is_empty() && num_failed_systems == 0 {
-        ScanStatus::Completed
-    } else if num_covered == 0 {
+    if num_crawled == 0 {
         ScanStatus::Failed
+    } else if scopes.iter().all(ScopeOutcome::is_complete) {
+        ScanStatus::Completed
     } else {
         ScanStatus::Partial
     }

@@ -6,6 +6,7 @@ mod auth;
 mod connect;
 mod embedded;
 mod isolation;
+mod scan_scopes;
 mod schema;
 mod slugs;
 mod upserts;
@@ -16,7 +17,7 @@ use store::{Store, TenantContext, TenantPath};
 use uuid::Uuid;
 
 /// Tables with a tenant_path column and row-level security.
-const TENANT_TABLES: [&str; 15] = [
+const TENANT_TABLES: [&str; 16] = [
     "tenants",
     "framework_subscriptions",
     "connectors",
@@ -32,6 +33,7 @@ const TENANT_TABLES: [&str; 15] = [
     "webhook_endpoints",
     "webhook_outbox",
     "webhook_deliveries",
+    "scan_scopes",
 ];
 
 fn context(slug_path: &str) -> TenantContext {
