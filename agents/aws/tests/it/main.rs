@@ -1,0 +1,5 @@
+//! Integration tests of the AWS connector against moto and a fake AWS endpoint.
+
+mod fake;
+mod moto;
+mod support;
