@@ -18,6 +18,7 @@
 //! - [`listing`], [`audit_query`]: filtered, keyset-paginated reads for the API
 //! - [`connectors`], [`declared`], [`webhooks`]: connectors with encrypted
 //!   secrets, facts declared through the API, and the webhook outbox
+//! - [`reviews`]: the human review queue and its single-use decision links
 //! - [`embedded`]: a private cluster started with the system's PostgreSQL
 //! - `testing` (feature `testing`): a fresh migrated database per test
 
@@ -34,6 +35,7 @@ pub mod embedded;
 pub mod evaluations;
 pub mod findings;
 pub mod listing;
+pub mod reviews;
 pub mod scans;
 pub mod sessions;
 pub mod subscriptions;

@@ -30,11 +30,11 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
-    fn after_at(&self) -> Option<DateTime<Utc>> {
+    pub(crate) fn after_at(&self) -> Option<DateTime<Utc>> {
         self.after.map(|cursor| cursor.at)
     }
 
-    fn after_id(&self) -> Option<Uuid> {
+    pub(crate) fn after_id(&self) -> Option<Uuid> {
         self.after.map(|cursor| cursor.id)
     }
 }
@@ -48,6 +48,16 @@ pub struct SystemFilter {
     pub kind: Option<String>,
     /// Only systems from this finding source.
     pub source: Option<String>,
+}
+
+/// Filter of the AI system list by verdict: systems with at least one rule
+/// of `framework` whose shown verdict (after human review) is `verdict`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerdictFilter {
+    /// Framework slug.
+    pub framework: String,
+    /// Verdict word of the framework's vocabulary.
+    pub verdict: String,
 }
 
 /// An AI system as listed.
@@ -161,8 +171,12 @@ pub struct EvaluationItem {
     pub framework: String,
     /// Rule id.
     pub rule_id: String,
-    /// Verdict.
+    /// Verdict shown: a rejecting reviewer's replacement, otherwise the
+    /// evaluator's verdict.
     pub status: String,
+    /// Status of the rule's human review (`pending`, `approved`,
+    /// `rejected`); `None` when the verdict needs no review.
+    pub review_status: Option<String>,
     /// Reasons for the verdict.
     pub reasons: serde_json::Value,
     /// Evidence the rule requires.
@@ -175,8 +189,10 @@ pub struct EvaluationItem {
 
 macro_rules! evaluation_columns {
     () => {
-        "id, system_id, framework, rule_id, status, reasons, evidence_required, created_at, \
-         updated_at"
+        "evaluations.id, evaluations.system_id, evaluations.framework, evaluations.rule_id, \
+         COALESCE(reviews.decided_verdict, evaluations.status) AS status, \
+         reviews.status AS review_status, evaluations.reasons, evaluations.evidence_required, \
+         evaluations.created_at, evaluations.updated_at"
     };
 }
 
@@ -194,10 +210,21 @@ impl Store {
 }
 
 /// Lists AI systems visible to the tenant.
-#[instrument(skip_all, name = "store.listing.systems", fields(tenant.path = %tx.tenant()))]
 pub async fn systems(
     tx: &mut TenantTx,
     filter: &SystemFilter,
+    page: PageRequest,
+) -> Result<Vec<SystemItem>, Error> {
+    systems_with_verdict(tx, filter, None, page).await
+}
+
+/// Lists AI systems visible to the tenant, restricted to those with a
+/// verdict when `verdict` is given.
+#[instrument(skip_all, name = "store.listing.systems", fields(tenant.path = %tx.tenant()))]
+pub async fn systems_with_verdict(
+    tx: &mut TenantTx,
+    filter: &SystemFilter,
+    verdict: Option<&VerdictFilter>,
     page: PageRequest,
 ) -> Result<Vec<SystemItem>, Error> {
     let rows = sqlx::query_as(concat!(
@@ -208,6 +235,12 @@ pub async fn systems(
              AND ($2::text IS NULL OR kinds @> ARRAY[$2::text]) \
              AND ($3::text IS NULL OR source = $3) \
              AND ($4::timestamptz IS NULL OR (created_at, id) > ($4, $5::uuid)) \
+             AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM evaluations \
+                 LEFT JOIN reviews ON reviews.system_id = evaluations.system_id \
+                     AND reviews.framework = evaluations.framework \
+                     AND reviews.rule_id = evaluations.rule_id \
+                 WHERE evaluations.system_id = ai_systems.id AND evaluations.framework = $7 \
+                     AND COALESCE(reviews.decided_verdict, evaluations.status) = $8)) \
          ORDER BY created_at, id LIMIT $6"
     ))
     .bind(&filter.risk_class)
@@ -216,6 +249,8 @@ pub async fn systems(
     .bind(page.after_at())
     .bind(page.after_id())
     .bind(page.limit)
+    .bind(verdict.map(|verdict| &verdict.framework))
+    .bind(verdict.map(|verdict| &verdict.verdict))
     .fetch_all(tx.conn())
     .await?;
     Ok(rows)
@@ -273,12 +308,14 @@ pub async fn evaluations(
     let rows = sqlx::query_as(concat!(
         "SELECT ",
         evaluation_columns!(),
-        " FROM evaluations \
-         WHERE framework = ANY($1::text[]) \
-             AND ($2::uuid IS NULL OR system_id = $2) \
-             AND ($3::text IS NULL OR status = $3) \
-             AND ($4::timestamptz IS NULL OR (created_at, id) > ($4, $5::uuid)) \
-         ORDER BY created_at, id LIMIT $6"
+        " FROM evaluations LEFT JOIN reviews ON reviews.system_id = evaluations.system_id \
+             AND reviews.framework = evaluations.framework \
+             AND reviews.rule_id = evaluations.rule_id \
+         WHERE evaluations.framework = ANY($1::text[]) \
+             AND ($2::uuid IS NULL OR evaluations.system_id = $2) \
+             AND ($3::text IS NULL OR COALESCE(reviews.decided_verdict, evaluations.status) = $3) \
+             AND ($4::timestamptz IS NULL OR (evaluations.created_at, evaluations.id) > ($4, $5::uuid)) \
+         ORDER BY evaluations.created_at, evaluations.id LIMIT $6"
     ))
     .bind(&filter.frameworks)
     .bind(filter.system_id)

@@ -43,16 +43,68 @@ pub struct EndpointRow {
     pub format: String,
     /// Event types delivered.
     pub events: Vec<String>,
+    /// Whether new events are queued for the endpoint.
+    pub enabled: bool,
     /// Creator.
     pub created_by: String,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// Last change through the API.
+    pub updated_at: DateTime<Utc>,
 }
 
 macro_rules! endpoint_columns {
     () => {
-        "id, tenant_path::text AS tenant_path, url, format, events, created_by, created_at"
+        "id, tenant_path::text AS tenant_path, url, format, events, enabled, created_by, \
+         created_at, updated_at"
     };
+}
+
+/// Changes to an endpoint; fields left `None` keep their value.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointUpdate {
+    /// New destination URL.
+    pub url: Option<String>,
+    /// New body format.
+    pub format: Option<String>,
+    /// New event types.
+    pub events: Option<Vec<String>>,
+    /// Pause (`false`) or resume (`true`) deliveries.
+    pub enabled: Option<bool>,
+    /// New encrypted signing secret.
+    pub secret: Option<SealedSecret>,
+}
+
+/// Updates an endpoint visible to the tenant and returns it, or `None` when
+/// there is no such endpoint.
+#[instrument(skip_all, name = "store.webhooks.update", fields(tenant.path = %tx.tenant(), webhook.id = %id))]
+pub async fn update(
+    tx: &mut TenantTx,
+    id: Uuid,
+    update: &EndpointUpdate,
+) -> Result<Option<EndpointRow>, Error> {
+    let (nonce, ciphertext) = match &update.secret {
+        Some(secret) => (Some(&secret.nonce), Some(&secret.ciphertext)),
+        None => (None, None),
+    };
+    let row = sqlx::query_as(concat!(
+        "UPDATE webhook_endpoints SET url = COALESCE($2, url), format = COALESCE($3, format), \
+             events = COALESCE($4, events), enabled = COALESCE($5, enabled), \
+             secret_nonce = COALESCE($6, secret_nonce), \
+             secret_ciphertext = COALESCE($7, secret_ciphertext), updated_at = now() \
+         WHERE id = $1 RETURNING ",
+        endpoint_columns!()
+    ))
+    .bind(id)
+    .bind(&update.url)
+    .bind(&update.format)
+    .bind(&update.events)
+    .bind(update.enabled)
+    .bind(nonce)
+    .bind(ciphertext)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row)
 }
 
 /// Creates an endpoint in the transaction's own tenant.
@@ -129,8 +181,8 @@ pub async fn delete(tx: &mut TenantTx, id: Uuid) -> Result<Option<EndpointRow>, 
     Ok(row)
 }
 
-/// Returns the endpoints of the transaction's own tenant (not of its
-/// subsidiaries) that subscribe to `event_type`, as `(id, format)`.
+/// Returns the enabled endpoints of the transaction's own tenant (not of
+/// its subsidiaries) that subscribe to `event_type`, as `(id, format)`.
 #[instrument(skip_all, name = "store.webhooks.subscribers", fields(tenant.path = %tx.tenant(), webhook.event = event_type))]
 pub async fn subscribers(
     tx: &mut TenantTx,
@@ -139,7 +191,7 @@ pub async fn subscribers(
     let tenant = tx.tenant().to_owned();
     let rows = sqlx::query_as(
         "SELECT id, format FROM webhook_endpoints \
-         WHERE tenant_path = $1::ltree AND $2 = ANY (events) ORDER BY id",
+         WHERE tenant_path = $1::ltree AND $2 = ANY (events) AND enabled ORDER BY id",
     )
     .bind(&tenant)
     .bind(event_type)

@@ -268,6 +268,17 @@ async fn write_system(tx: &mut TenantTx, write: &SystemWrite) -> Result<Uuid, st
         })
         .collect();
     let num_changed = store::evaluations::upsert_batch(tx, &evaluations).await?;
+    let reviews: Vec<store::reviews::ReviewRequest> = write
+        .verdicts
+        .iter()
+        .filter(|verdict| verdict.needs_review)
+        .map(|verdict| store::reviews::ReviewRequest {
+            framework: verdict.framework.clone(),
+            rule_id: verdict.rule_id.clone(),
+            verdict: verdict.status.clone(),
+        })
+        .collect();
+    store::reviews::request_batch(tx, system_id, &reviews, "system:coordinator").await?;
     if num_changed > 0 {
         raise_verdict_events(
             tx,
