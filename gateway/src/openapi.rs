@@ -22,6 +22,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         (name = "scans", description = "Discovery runs"),
         (name = "audit", description = "The tamper-evident audit trail"),
         (name = "webhooks", description = "Signed event deliveries to tenant endpoints"),
+        (name = "reviews", description = "Verdicts waiting for a human decision, and two-person review links"),
     )
 )]
 pub(crate) struct ApiDoc;

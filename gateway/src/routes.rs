@@ -9,6 +9,7 @@ mod connectors;
 mod declarations;
 mod health;
 mod inventory;
+mod reviews;
 mod scans;
 mod sessions;
 mod tokens;
@@ -50,9 +51,16 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(scans::start, scans::list))
         .routes(routes!(scans::get))
+        .routes(routes!(scans::cancel))
         .routes(routes!(webhooks::create, webhooks::list))
-        .routes(routes!(webhooks::delete))
+        .routes(routes!(webhooks::update, webhooks::delete))
         .routes(routes!(webhooks::test))
+        .routes(routes!(reviews::list))
+        .routes(routes!(reviews::get))
+        .routes(routes!(reviews::approve))
+        .routes(routes!(reviews::reject))
+        .routes(routes!(reviews::create_link))
+        .routes(routes!(reviews::use_link))
         .routes(routes!(audit::list))
         .routes(routes!(audit::export_csv))
         .routes(routes!(audit::verify))

@@ -84,6 +84,16 @@ impl SecretKey {
         })
     }
 
+    /// Derives a 32-byte key for one `purpose` (HMAC-SHA256 of the purpose
+    /// under this key), so signing keys never reuse the encryption key's bytes.
+    pub(crate) fn derive(&self, purpose: &str) -> [u8; 32] {
+        use hmac::{KeyInit as _, Mac as _};
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(self.0.as_slice())
+            .expect("HMAC accepts keys of any length");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// Decrypts a secret of the connector or webhook endpoint `owner_id`.
     pub fn open(&self, owner_id: Uuid, sealed: &SealedSecret) -> Result<Vec<u8>, SecretError> {
         let decrypt_error = SecretError::Decrypt { owner_id };

@@ -10,6 +10,7 @@ mod api {
     mod inventory;
     mod metrics;
     mod openapi;
+    mod reviews;
     mod tenancy;
     mod webhooks;
 }

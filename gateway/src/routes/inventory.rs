@@ -1,19 +1,22 @@
 //! AI systems, findings and verdicts, filtered and paginated.
 
 use axum::Json;
+use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use store::listing::{
     Cursor, EvaluationFilter, EvaluationItem, FindingFilter, FindingItem, PageRequest,
-    SystemFilter, SystemItem,
+    SystemFilter, SystemItem, VerdictFilter,
 };
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::reviews::{ReviewError, check_framework_filter};
 use crate::audited::ReadTx;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::pagination::{Page, PageQuery, into_page};
 use crate::problem::{ApiError, Problem};
+use crate::state::AppState;
 
 /// An AI system.
 #[derive(Debug, Serialize, ToSchema)]
@@ -134,8 +137,12 @@ pub(crate) struct EvaluationView {
     pub(crate) framework: String,
     /// Rule id.
     pub(crate) rule_id: String,
-    /// Verdict from the framework's vocabulary.
+    /// Verdict from the framework's vocabulary, as shown: a rejecting
+    /// reviewer's replacement when there is one, otherwise the evaluator's.
     pub(crate) status: String,
+    /// Status of the rule's human review (`pending`, `approved`,
+    /// `rejected`); `null` when the verdict needs no review.
+    pub(crate) review_status: Option<String>,
     /// Reasons for the verdict.
     #[schema(value_type = Vec<String>)]
     pub(crate) reasons: serde_json::Value,
@@ -154,6 +161,7 @@ impl From<EvaluationItem> for EvaluationView {
             framework: item.framework,
             rule_id: item.rule_id,
             status: item.status,
+            review_status: item.review_status,
             reasons: item.reasons,
             evidence_required: item.evidence_required,
             updated_at: item.updated_at,
@@ -185,6 +193,11 @@ pub(crate) struct SystemQuery {
     pub(crate) kind: Option<String>,
     /// Only systems from this source (`code`).
     pub(crate) source: Option<String>,
+    /// With `verdict`: only systems with at least one rule of this
+    /// subscribed framework whose verdict is `verdict`.
+    pub(crate) framework: Option<String>,
+    /// With `framework`: a verdict word of that framework (`fail`).
+    pub(crate) verdict: Option<String>,
     /// `next_cursor` of the previous page.
     pub(crate) cursor: Option<String>,
     /// Rows per page, 1 to 500 (default 50).
@@ -228,6 +241,10 @@ pub(crate) struct EvaluationQuery {
 /// Open findings embedded in a system's detail.
 const MAX_DETAIL_FINDINGS: i64 = 1000;
 
+/// Verdicts embedded in a system's detail; far above the rules of every
+/// framework in the rule book together.
+const MAX_DETAIL_VERDICTS: i64 = 10_000;
+
 const RISK_CLASSES: [&str; 5] = ["prohibited", "high", "limited", "minimal", "unknown"];
 
 /// Lists the AI systems of the tenant and its subsidiaries.
@@ -235,12 +252,14 @@ const RISK_CLASSES: [&str; 5] = ["prohibited", "high", "limited", "minimal", "un
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of systems, oldest first", body = Page<SystemView>),
-        (status = 422, description = "Invalid filter or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Framework not in the rule book", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid filter, unsubscribed framework or bad cursor", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn list_systems(
+    State(state): State<AppState>,
     mut read: ReadTx,
     ApiQuery(query): ApiQuery<SystemQuery>,
-) -> Result<Json<Page<SystemView>>, ApiError> {
+) -> Result<Json<Page<SystemView>>, ReviewError> {
     if let Some(risk_class) = query
         .risk_class
         .as_deref()
@@ -252,8 +271,10 @@ pub(crate) async fn list_systems(
                 "risk_class `{risk_class}` is unknown; use one of {}",
                 RISK_CLASSES.join(", ")
             ),
-        ));
+        )
+        .into());
     }
+    check_verdict_filter(&state, &mut read, &query).await?;
     let page = PageQuery {
         cursor: query.cursor,
         limit: query.limit,
@@ -264,12 +285,64 @@ pub(crate) async fn list_systems(
         kind: query.kind,
         source: query.source,
     };
-    let rows = store::listing::systems(&mut read.tx, &filter, page).await?;
+    let verdict = query
+        .framework
+        .zip(query.verdict)
+        .map(|(framework, verdict)| VerdictFilter { framework, verdict });
+    let rows =
+        store::listing::systems_with_verdict(&mut read.tx, &filter, verdict.as_ref(), page).await?;
     let key = |row: &SystemItem| Cursor {
         at: row.created_at,
         id: row.id,
     };
     Ok(Json(into_page(rows, page, key, SystemView::from)))
+}
+
+/// Checks the `framework` and `verdict` filters of the system list: both or
+/// neither, a framework of the rule book the tenant subscribes to, and a
+/// word of its vocabulary.
+async fn check_verdict_filter(
+    state: &AppState,
+    read: &mut ReadTx,
+    query: &SystemQuery,
+) -> Result<(), ReviewError> {
+    let (framework, verdict) = match (&query.framework, &query.verdict) {
+        (None, None) => return Ok(()),
+        (Some(framework), Some(verdict)) => (framework, verdict),
+        (Some(_), None) => {
+            return Err(ApiError::invalid(
+                "verdict",
+                "framework filters by verdict, so pass verdict too (framework=eu-ai-act&verdict=fail)",
+            )
+            .into());
+        }
+        (None, Some(_)) => {
+            return Err(ApiError::invalid(
+                "framework",
+                "verdict needs the framework whose vocabulary it is from \
+                 (framework=eu-ai-act&verdict=fail)",
+            )
+            .into());
+        }
+    };
+    let subscribed = store::subscriptions::list(&mut read.tx).await?;
+    check_framework_filter(state, framework, &subscribed)?;
+    let vocabulary = state
+        .rule_book()
+        .framework(framework)
+        .map(|framework| framework.verdicts.clone())
+        .unwrap_or_default();
+    if !vocabulary.contains(verdict) {
+        return Err(ApiError::invalid(
+            "verdict",
+            format!(
+                "verdict `{verdict}` is not in the vocabulary of {framework}; use one of {}",
+                vocabulary.join(", ")
+            ),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// Returns one AI system with its open findings and the verdicts of the
@@ -302,30 +375,24 @@ pub(crate) async fn get_system(
     };
     let findings = store::listing::findings(&mut read.tx, &open_findings, first_findings).await?;
     let subscribed = store::subscriptions::list(&mut read.tx).await?;
-    let evaluations = store::evaluations::list_for_system(&mut read.tx, id).await?;
+    let system_verdicts = EvaluationFilter {
+        frameworks: subscribed,
+        system_id: Some(id),
+        status: None,
+    };
+    let all_verdicts = PageRequest {
+        after: None,
+        limit: MAX_DETAIL_VERDICTS,
+    };
+    let mut evaluations =
+        store::listing::evaluations(&mut read.tx, &system_verdicts, all_verdicts).await?;
+    evaluations.sort_by(|a, b| (&a.framework, &a.rule_id).cmp(&(&b.framework, &b.rule_id)));
     let detail = SystemDetail {
         system: system.into(),
         findings: findings.into_iter().map(FindingView::from).collect(),
-        evaluations: evaluations
-            .into_iter()
-            .filter(|row| subscribed.contains(&row.framework))
-            .map(evaluation_view)
-            .collect(),
+        evaluations: evaluations.into_iter().map(EvaluationView::from).collect(),
     };
     Ok(Json(detail))
-}
-
-fn evaluation_view(row: store::evaluations::EvaluationRow) -> EvaluationView {
-    EvaluationView {
-        id: row.id,
-        system_id: row.system_id,
-        framework: row.framework,
-        rule_id: row.rule_id,
-        status: row.status,
-        reasons: row.reasons,
-        evidence_required: row.evidence_required,
-        updated_at: row.updated_at,
-    }
 }
 
 /// Lists findings of the tenant and its subsidiaries.

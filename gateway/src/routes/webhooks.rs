@@ -1,12 +1,13 @@
-//! Webhook endpoints (admins only): create, list, delete, and a test
-//! delivery. The signing secret is shown once, when the endpoint is created.
+//! Webhook endpoints (admins only): create, list, update, delete, and a
+//! test delivery. The signing secret is shown once, when the endpoint is
+//! created or its secret is rotated.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use store::webhooks::{EndpointRow, NewEndpoint};
+use store::webhooks::{EndpointRow, EndpointUpdate, NewEndpoint};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -43,10 +44,14 @@ pub(crate) struct EndpointView {
     pub(crate) format: String,
     /// Event types delivered.
     pub(crate) events: Vec<String>,
+    /// Whether new events are queued for the endpoint.
+    pub(crate) enabled: bool,
     /// Creator.
     pub(crate) created_by: String,
     /// Creation time.
     pub(crate) created_at: DateTime<Utc>,
+    /// Last change.
+    pub(crate) updated_at: DateTime<Utc>,
 }
 
 impl From<EndpointRow> for EndpointView {
@@ -56,8 +61,10 @@ impl From<EndpointRow> for EndpointView {
             url: row.url,
             format: row.format,
             events: row.events,
+            enabled: row.enabled,
             created_by: row.created_by,
             created_at: row.created_at,
+            updated_at: row.updated_at,
         }
     }
 }
@@ -87,13 +94,24 @@ pub(crate) struct TestDelivery {
 
 async fn validate(state: &AppState, body: &NewEndpointBody) -> Result<String, ApiError> {
     let format = body.format.clone().unwrap_or_else(|| "json".to_owned());
-    if !matches!(format.as_str(), "json" | "slack" | "teams") {
+    validate_format(&format)?;
+    validate_events(&body.events)?;
+    validate_url(state, &body.url).await?;
+    Ok(format)
+}
+
+fn validate_format(format: &str) -> Result<(), ApiError> {
+    if !matches!(format, "json" | "slack" | "teams") {
         return Err(ApiError::invalid(
             "format",
             format!("format `{format}` is unknown; use json, slack or teams"),
         ));
     }
-    if body.events.is_empty() {
+    Ok(())
+}
+
+fn validate_events(events: &[String]) -> Result<(), ApiError> {
+    if events.is_empty() {
         return Err(ApiError::invalid(
             "events",
             format!(
@@ -102,7 +120,7 @@ async fn validate(state: &AppState, body: &NewEndpointBody) -> Result<String, Ap
             ),
         ));
     }
-    for (index, event) in body.events.iter().enumerate() {
+    for (index, event) in events.iter().enumerate() {
         if !EVENT_TYPES.contains(&event.as_str()) {
             return Err(ApiError::invalid(
                 format!("events[{index}]"),
@@ -110,10 +128,14 @@ async fn validate(state: &AppState, body: &NewEndpointBody) -> Result<String, Ap
             ));
         }
     }
-    let url = reqwest::Url::parse(&body.url)
+    Ok(())
+}
+
+async fn validate_url(state: &AppState, text: &str) -> Result<(), ApiError> {
+    let url = reqwest::Url::parse(text)
         .ok()
         .filter(|url| matches!(url.scheme(), "http" | "https") && url.host_str().is_some())
-        .filter(|_| body.url.len() <= 2048)
+        .filter(|_| text.len() <= 2048)
         .ok_or_else(|| {
             ApiError::invalid(
                 "url",
@@ -131,7 +153,29 @@ async fn validate(state: &AppState, body: &NewEndpointBody) -> Result<String, Ap
     webhooks::resolve_allowed(host, port, &state.config().webhook_allow)
         .await
         .map_err(|error| ApiError::invalid("url", error))?;
-    Ok(format)
+    Ok(())
+}
+
+/// Draws a new signing secret for endpoint `id` and returns it with its
+/// encrypted form, or a 422 naming `field` when the server has no key.
+fn new_secret(
+    state: &AppState,
+    id: Uuid,
+    field: &str,
+) -> Result<(String, store::connectors::SealedSecret), ApiError> {
+    let Some(key) = state.config().secret_key.as_ref() else {
+        return Err(ApiError::invalid(
+            field,
+            "this server has no key to encrypt webhook secrets with; the operator sets \
+             SECRUNA_SECRET_KEY (32 random bytes in base64)",
+        ));
+    };
+    let (secret, _) = crate::auth::generate_token();
+    let secret = secret.replacen(crate::auth::TOKEN_PREFIX, "whsec_", 1);
+    let sealed = key
+        .seal(id, secret.as_bytes())
+        .map_err(|error| ApiError::Internal(error.to_string()))?;
+    Ok((secret, sealed))
 }
 
 /// Creates a webhook endpoint and returns its signing secret once.
@@ -148,19 +192,8 @@ pub(crate) async fn create(
     ApiJson(body): ApiJson<NewEndpointBody>,
 ) -> Result<(StatusCode, Json<EndpointCreated>), ApiError> {
     let format = validate(&state, &body).await?;
-    let Some(key) = state.config().secret_key.as_ref() else {
-        return Err(ApiError::invalid(
-            "url",
-            "this server has no key to encrypt webhook secrets with; the operator sets \
-             SECRUNA_SECRET_KEY (32 random bytes in base64)",
-        ));
-    };
     let id = Uuid::new_v4();
-    let (secret, _) = crate::auth::generate_token();
-    let secret = secret.replacen(crate::auth::TOKEN_PREFIX, "whsec_", 1);
-    let sealed = key
-        .seal(id, secret.as_bytes())
-        .map_err(|error| ApiError::Internal(error.to_string()))?;
+    let (secret, sealed) = new_secret(&state, id, "url")?;
     let created_by = tx
         .principal()
         .map(|principal| principal.actor())
@@ -204,6 +237,98 @@ fn not_found(id: Uuid) -> ApiError {
         entity: "webhook",
         id: id.to_string(),
     }
+}
+
+/// Changes to a webhook endpoint; absent fields keep their value.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EndpointPatch {
+    /// New `http://` or `https://` destination.
+    #[serde(default)]
+    pub(crate) url: Option<String>,
+    /// New event types (replaces the list).
+    #[serde(default)]
+    pub(crate) events: Option<Vec<String>>,
+    /// New body format: `json`, `slack` or `teams`.
+    #[serde(default)]
+    pub(crate) format: Option<String>,
+    /// `false` pauses deliveries of new events, `true` resumes them.
+    #[serde(default)]
+    pub(crate) enabled: Option<bool>,
+    /// `true` replaces the signing secret; the new one is returned once.
+    #[serde(default)]
+    pub(crate) rotate_secret: Option<bool>,
+}
+
+/// An updated endpoint, with its new secret when it was rotated.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct EndpointUpdated {
+    /// New signing secret; present only in the response that rotated it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) secret: Option<String>,
+    /// The stored endpoint.
+    #[serde(flatten)]
+    pub(crate) view: EndpointView,
+}
+
+/// Updates a webhook endpoint: its URL, events, format or enabled flag, and
+/// rotates its signing secret on request.
+#[utoipa::path(patch, path = "/api/v1/webhooks/{id}", tag = "webhooks", request_body = EndpointPatch,
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Endpoint id")),
+    responses(
+        (status = 200, description = "Endpoint updated", body = EndpointUpdated),
+        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such endpoint in the tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid field, a rejected destination, or no server key to rotate with", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    mut tx: AuditedTx<AdminAccess>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<EndpointPatch>,
+) -> Result<Json<EndpointUpdated>, ApiError> {
+    if let Some(format) = &body.format {
+        validate_format(format)?;
+    }
+    if let Some(events) = &body.events {
+        validate_events(events)?;
+    }
+    if let Some(url) = &body.url {
+        validate_url(&state, url).await?;
+    }
+    let rotated = match body.rotate_secret {
+        Some(true) => Some(new_secret(&state, id, "rotate_secret")?),
+        _ => None,
+    };
+
+    let (before, _) = store::webhooks::get(tx.tx(), id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    let change = EndpointUpdate {
+        url: body.url,
+        format: body.format,
+        events: body.events,
+        enabled: body.enabled,
+        secret: rotated.as_ref().map(|(_, sealed)| sealed.clone()),
+    };
+    let after = store::webhooks::update(tx.tx(), id, &change)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    let diff = serde_json::json!({
+        "url": {"from": before.url, "to": after.url},
+        "format": {"from": before.format, "to": after.format},
+        "events": {"from": before.events, "to": after.events},
+        "enabled": {"from": before.enabled, "to": after.enabled},
+        "secret_rotated": rotated.is_some(),
+    });
+    tx.record("webhook", &id.to_string(), "webhook.update", diff)
+        .await?;
+    tx.commit().await?;
+    Ok(Json(EndpointUpdated {
+        secret: rotated.map(|(secret, _)| secret),
+        view: after.into(),
+    }))
 }
 
 /// Deletes a webhook endpoint and its undelivered events.

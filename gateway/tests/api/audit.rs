@@ -94,6 +94,43 @@ async fn call_mutation(app: &TestApp, method: &str, path: &str, request_id: &str
             let uri = path.replace("{id}", &id);
             (Some(admin), uri, None)
         }
+        ("PATCH", "/api/v1/webhooks/{id}") => {
+            let body = json!({"url": "http://127.0.0.1:9/hook", "events": ["scan.failed"]});
+            let created = app
+                .call(Method::POST, "/api/v1/webhooks", Some(&admin), Some(body))
+                .await;
+            let id = created.json()["id"].as_str().unwrap().to_owned();
+            let body = json!({"enabled": false, "rotate_secret": true});
+            (Some(admin), path.replace("{id}", &id), Some(body))
+        }
+        ("POST", "/api/v1/reviews/{id}/approve" | "/api/v1/reviews/{id}/reject") => {
+            let review = super::reviews::pending_review(app, "acme", request_id).await;
+            let body = json!({"comment": "checked against the evidence"});
+            (
+                Some(admin),
+                path.replace("{id}", &review.to_string()),
+                Some(body),
+            )
+        }
+        ("POST", "/api/v1/reviews/{id}/links") => {
+            let review = super::reviews::pending_review(app, "acme", request_id).await;
+            let body = json!({"decisions": ["approve"]});
+            (
+                Some(admin),
+                path.replace("{id}", &review.to_string()),
+                Some(body),
+            )
+        }
+        ("POST", "/api/v1/review-links/{token}") => {
+            let review = super::reviews::pending_review(app, "acme", request_id).await;
+            let uri = format!("/api/v1/reviews/{review}/links");
+            let created = app
+                .call(Method::POST, &uri, Some(&admin), Some(json!({})))
+                .await;
+            let token = created.json()["token"].as_str().unwrap().to_owned();
+            let body = json!({"decision": "approve", "reviewer": "Dana Ortiz", "comment": "ok"});
+            (None, path.replace("{token}", &token), Some(body))
+        }
         ("POST", "/api/v1/scans") => (
             Some(admin),
             path.to_owned(),
@@ -168,7 +205,7 @@ async fn every_mutating_route_writes_an_audit_row() {
             assert!(!rows.is_empty(), "{method} {path} wrote no audit row");
             for row in rows {
                 assert!(
-                    ["user", "token"].contains(&row.actor_type.as_str()),
+                    ["user", "token", "review_link"].contains(&row.actor_type.as_str()),
                     "{method} {path}: {row:?}"
                 );
                 assert!(
@@ -185,7 +222,7 @@ async fn every_mutating_route_writes_an_audit_row() {
             num_checked += 1;
         }
     }
-    assert_eq!(num_checked, 14, "mutating routes checked");
+    assert_eq!(num_checked, 19, "mutating routes checked");
 }
 
 #[tokio::test]

@@ -395,3 +395,276 @@ async fn invalid_json_values_name_the_field() {
         );
     }
 }
+
+fn ids_of(body: &Value) -> Vec<String> {
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn systems_filter_by_framework_verdict() {
+    use super::reviews::{SeedSystem, seed_system, subscribe};
+    let app = super::reviews::app().await;
+    let admin = app.token("acme", "admin").await;
+    subscribe(&app, &admin).await;
+    let oversight = "eu-ai-act/art-14-human-oversight";
+    let records = "eu-ai-act/art-12-record-keeping";
+    let seeds = [
+        ("failing", [(oversight, "fail"), (records, "pass")]),
+        ("passing", [(oversight, "pass"), (records, "pass")]),
+        ("half", [(oversight, "needs_evidence"), (records, "fail")]),
+    ];
+    let mut ids = Vec::new();
+    for (name, verdicts) in &seeds {
+        let seed = SeedSystem {
+            name,
+            risk_class: "high",
+            kind: "trains_models",
+            source: "code",
+            verdicts,
+        };
+        ids.push(seed_system(&app, "acme", &seed).await.to_string());
+    }
+
+    let cases = [
+        ("fail", vec![ids[0].clone(), ids[2].clone()]),
+        ("pass", vec![ids[0].clone(), ids[1].clone()]),
+        ("needs_evidence", vec![ids[2].clone()]),
+        ("not_applicable", vec![]),
+    ];
+    for (verdict, expected) in cases {
+        let uri = format!("/api/v1/systems?framework=eu-ai-act&verdict={verdict}");
+        let response = app.call(Method::GET, &uri, Some(&admin), None).await;
+        assert_eq!(
+            response.status,
+            StatusCode::OK,
+            "{uri}: {}",
+            response.text()
+        );
+        assert_eq!(ids_of(&response.json()), expected, "{verdict}");
+    }
+    let combined = "/api/v1/systems?framework=eu-ai-act&verdict=fail&risk_class=high&kind=trains_models&source=code&limit=1";
+    let first = app
+        .call(Method::GET, combined, Some(&admin), None)
+        .await
+        .json();
+    assert_eq!(ids_of(&first), vec![ids[0].clone()]);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let next = app
+        .call(
+            Method::GET,
+            &format!("{combined}&cursor={cursor}"),
+            Some(&admin),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(ids_of(&next), vec![ids[2].clone()]);
+    assert_eq!(next["next_cursor"], Value::Null);
+}
+
+#[tokio::test]
+async fn systems_verdict_filter_rejects_bad_values() {
+    use super::reviews::subscribe;
+    let app = super::reviews::app().await;
+    let admin = app.token("acme", "admin").await;
+    let unsubscribed = app
+        .call(
+            Method::GET,
+            "/api/v1/systems?framework=eu-ai-act&verdict=fail",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(unsubscribed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unsubscribed.json()["field"], "framework");
+    subscribe(&app, &admin).await;
+
+    let unknown = app
+        .call(
+            Method::GET,
+            "/api/v1/systems?framework=made-up-act&verdict=fail",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        unknown.text()
+    );
+    assert_eq!(unknown.json()["field"], "framework");
+    assert!(
+        unknown.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("made-up-act")
+    );
+
+    let cases = [
+        ("/api/v1/systems?framework=eu-ai-act", "verdict"),
+        ("/api/v1/systems?verdict=fail", "framework"),
+        (
+            "/api/v1/systems?framework=eu-ai-act&verdict=requires_tevv",
+            "verdict",
+        ),
+    ];
+    for (uri, field) in cases {
+        let response = app.call(Method::GET, uri, Some(&admin), None).await;
+        assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{uri}");
+        assert_eq!(response.json()["field"], field, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn rejected_review_moves_system_between_verdicts() {
+    use super::reviews::{SeedSystem, seed_system, subscribe};
+    let app = super::reviews::app().await;
+    let admin = app.token("acme", "admin").await;
+    subscribe(&app, &admin).await;
+    let rule = "eu-ai-act/art-14-human-oversight";
+    let seed = SeedSystem {
+        name: "screening",
+        risk_class: "high",
+        kind: "trains_models",
+        source: "code",
+        verdicts: &[(rule, "fail")],
+    };
+    let system_id = seed_system(&app, "acme", &seed).await;
+    let context = store::TenantContext::new(store::TenantPath::from_slug_path("acme").unwrap());
+    let mut tx = app.db.store.begin(&context).await.unwrap();
+    let request = store::reviews::ReviewRequest {
+        framework: "eu-ai-act".to_owned(),
+        rule_id: rule.to_owned(),
+        verdict: "fail".to_owned(),
+    };
+    store::reviews::request_batch(&mut tx, system_id, &[request], "system:coordinator")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let listed = app
+        .call(Method::GET, "/api/v1/reviews", Some(&admin), None)
+        .await
+        .json();
+    let review = listed["items"][0]["id"].as_str().unwrap().to_owned();
+
+    let body = json!({"comment": "oversight documented", "verdict": "pass"});
+    let uri = format!("/api/v1/reviews/{review}/reject");
+    let response = app.call(Method::POST, &uri, Some(&admin), Some(body)).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+
+    let failing = app
+        .call(
+            Method::GET,
+            "/api/v1/systems?framework=eu-ai-act&verdict=fail",
+            Some(&admin),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(ids_of(&failing), Vec::<String>::new());
+    let passing = app
+        .call(
+            Method::GET,
+            "/api/v1/systems?framework=eu-ai-act&verdict=pass",
+            Some(&admin),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(ids_of(&passing), vec![system_id.to_string()]);
+    let detail = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/systems/{system_id}"),
+            Some(&admin),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(detail["evaluations"][0]["status"], "pass");
+    assert_eq!(detail["evaluations"][0]["review_status"], "rejected");
+}
+
+#[tokio::test]
+async fn combined_filters_page_stably_under_concurrent_inserts() {
+    use super::reviews::{SeedSystem, seed_system};
+    let app = super::reviews::app().await;
+    let admin = app.token("acme", "read").await;
+    let shapes = [
+        ("high", "trains_models", "code"),
+        ("high", "serves_models", "code"),
+        ("minimal", "trains_models", "code"),
+        ("high", "trains_models", "aws"),
+    ];
+    let mut matching = Vec::new();
+    for index in 0..24 {
+        let (risk_class, kind, source) = shapes[index % shapes.len()];
+        let name = format!("before-{index}");
+        let seed = SeedSystem {
+            name: &name,
+            risk_class,
+            kind,
+            source,
+            verdicts: &[],
+        };
+        let id = seed_system(&app, "acme", &seed).await;
+        if index % shapes.len() == 0 {
+            matching.push(id.to_string());
+        }
+    }
+
+    let filter = "/api/v1/systems?risk_class=high&kind=trains_models&source=code&limit=2";
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut num_inserted = 0;
+    loop {
+        let uri = match &cursor {
+            Some(cursor) => format!("{filter}&cursor={cursor}"),
+            None => filter.to_owned(),
+        };
+        let page = app.call(Method::GET, &uri, Some(&admin), None).await.json();
+        for item in page["items"].as_array().unwrap() {
+            assert_eq!(item["risk_class"], "high");
+            assert_eq!(item["kinds"], json!(["trains_models"]));
+            assert_eq!(item["source"], "code");
+        }
+        seen.extend(ids_of(&page));
+        // Another writer adds matching and non-matching systems between pages.
+        for (risk_class, kind, source) in [shapes[0], shapes[2]] {
+            let name = format!("during-{num_inserted}");
+            num_inserted += 1;
+            let seed = SeedSystem {
+                name: &name,
+                risk_class,
+                kind,
+                source,
+                verdicts: &[],
+            };
+            seed_system(&app, "acme", &seed).await;
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+        assert!(num_inserted < 200, "paging does not end");
+    }
+    let unique: BTreeSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "a system was listed twice");
+    for id in &matching {
+        assert!(
+            seen.contains(id),
+            "system {id} from before paging was skipped"
+        );
+    }
+    assert_eq!(
+        &seen[..matching.len()],
+        matching.as_slice(),
+        "order changed"
+    );
+}

@@ -409,3 +409,178 @@ async fn served_gateway_dispatches_in_background() {
     let body: Value = serde_json::from_slice(&received[0].body).unwrap();
     assert_eq!(body["data"]["action"], json!("webhook.create"));
 }
+
+async fn patch_endpoint(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    body: Value,
+) -> super::harness::TestResponse {
+    let uri = format!("/api/v1/webhooks/{id}");
+    app.call(Method::PATCH, &uri, Some(token), Some(body)).await
+}
+
+#[tokio::test]
+async fn endpoint_update_changes_fields_and_is_audited() {
+    let app = TestApp::with_config(config(true)).await;
+    let admin = app.token("acme", "admin").await;
+    let endpoint = create_endpoint(
+        &app,
+        &admin,
+        "http://127.0.0.1:9/a",
+        "json",
+        json!(["scan.completed"]),
+    )
+    .await;
+    let id = endpoint["id"].as_str().unwrap();
+
+    let body = json!({"url": "http://127.0.0.1:9/b", "events": ["verdict.changed", "scan.failed"], "format": "slack", "enabled": false});
+    let response = patch_endpoint(&app, &admin, id, body).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    let updated = response.json();
+    assert_eq!(updated["url"], "http://127.0.0.1:9/b");
+    assert_eq!(updated["events"], json!(["verdict.changed", "scan.failed"]));
+    assert_eq!(updated["format"], "slack");
+    assert_eq!(updated["enabled"], false);
+    assert!(updated.get("secret").is_none(), "no rotation, no secret");
+
+    let pool = app.db.admin_pool().await;
+    let diff: Value = sqlx::query_scalar(
+        "SELECT diff FROM audit_log WHERE action = 'webhook.update' AND entity_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        diff["url"],
+        json!({"from": "http://127.0.0.1:9/a", "to": "http://127.0.0.1:9/b"})
+    );
+    assert_eq!(diff["enabled"], json!({"from": true, "to": false}));
+    assert_eq!(diff["secret_rotated"], false);
+
+    let listed = app
+        .call(Method::GET, "/api/v1/webhooks", Some(&admin), None)
+        .await
+        .json();
+    assert_eq!(listed[0]["format"], "slack");
+    assert_eq!(listed[0]["enabled"], false);
+}
+
+#[tokio::test]
+async fn rotated_secret_is_returned_once_and_signs() {
+    let app = TestApp::with_config(config(true)).await;
+    let admin = app.token("acme", "admin").await;
+    let hook = receiver(0).await;
+    let endpoint =
+        create_endpoint(&app, &admin, &hook.url, "json", json!(["scan.completed"])).await;
+    let id = endpoint["id"].as_str().unwrap();
+    let old_secret = endpoint["secret"].as_str().unwrap();
+
+    let rotated = patch_endpoint(&app, &admin, id, json!({"rotate_secret": true})).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.text());
+    let new_secret = rotated.json()["secret"].as_str().unwrap().to_owned();
+    assert!(new_secret.starts_with("whsec_"));
+    assert_ne!(new_secret, old_secret);
+    let listed = app
+        .call(Method::GET, "/api/v1/webhooks", Some(&admin), None)
+        .await;
+    assert!(!listed.text().contains(&new_secret), "the secret is listed");
+
+    let test = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/webhooks/{id}/test"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(test.json()["delivered"], true, "{}", test.text());
+    let received = hook.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    assert_signed(&received[0], &new_secret);
+}
+
+#[tokio::test]
+async fn disabled_endpoint_gets_no_new_events() {
+    let app = TestApp::with_config(config(true)).await;
+    let admin = app.token("acme", "admin").await;
+    let endpoint = create_endpoint(
+        &app,
+        &admin,
+        "http://127.0.0.1:9/a",
+        "json",
+        json!(["audit.appended"]),
+    )
+    .await;
+    let id = endpoint["id"].as_str().unwrap();
+    let pool = app.db.admin_pool().await;
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM webhook_outbox")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let before_pause = count().await;
+    let response = patch_endpoint(&app, &admin, id, json!({"enabled": false})).await;
+    assert_eq!(response.status, StatusCode::OK);
+    let paused = count().await;
+    assert_eq!(
+        paused, before_pause,
+        "the pausing change itself raises no event"
+    );
+    let body = json!({"name": "ci", "scope": "read"});
+    app.call(Method::POST, "/api/v1/tokens", Some(&admin), Some(body))
+        .await;
+    assert_eq!(count().await, paused);
+
+    patch_endpoint(&app, &admin, id, json!({"enabled": true})).await;
+    let resumed = count().await;
+    let body = json!({"name": "ci-2", "scope": "read"});
+    app.call(Method::POST, "/api/v1/tokens", Some(&admin), Some(body))
+        .await;
+    assert_eq!(count().await, resumed + 1);
+}
+
+#[tokio::test]
+async fn endpoint_update_is_validated_and_scoped() {
+    let app = TestApp::with_config(config(true)).await;
+    let admin = app.token("acme", "admin").await;
+    let endpoint = create_endpoint(
+        &app,
+        &admin,
+        "http://127.0.0.1:9/a",
+        "json",
+        json!(["scan.completed"]),
+    )
+    .await;
+    let id = endpoint["id"].as_str().unwrap();
+    let cases = [
+        (json!({"format": "xml"}), "format"),
+        (json!({"events": []}), "events"),
+        (json!({"events": ["scan.completed", "nope"]}), "events[1]"),
+        (json!({"url": "ftp://example.org"}), "url"),
+        (json!({"url": "http://user:pw@127.0.0.1/hook"}), "url"),
+        (json!({"enabled": "yes"}), "enabled"),
+        (json!({"colour": "red"}), "colour"),
+    ];
+    for (body, field) in cases {
+        let response = patch_endpoint(&app, &admin, id, body.clone()).await;
+        assert_eq!(
+            response.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            response.text()
+        );
+        assert_eq!(response.json()["field"], field, "{body}");
+    }
+
+    let member = app.token("acme", "write").await;
+    let response = patch_endpoint(&app, &member, id, json!({"enabled": false})).await;
+    assert_eq!(response.status, StatusCode::FORBIDDEN);
+    let other = app.token("globex", "admin").await;
+    let response = patch_endpoint(&app, &other, id, json!({"enabled": false})).await;
+    assert_eq!(response.status, StatusCode::NOT_FOUND);
+    let missing = patch_endpoint(&app, &admin, &uuid::Uuid::nil().to_string(), json!({})).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
