@@ -1,6 +1,7 @@
 //! Integration tests of the code connector, each on a tree written for it.
 
 mod artefacts;
+mod azure;
 mod config;
 mod languages;
 mod manifests;
