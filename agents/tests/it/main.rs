@@ -3,6 +3,7 @@
 mod artefacts;
 mod azure;
 mod config;
+mod inventory;
 mod languages;
 mod manifests;
 mod net;
