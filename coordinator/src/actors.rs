@@ -4,6 +4,7 @@ pub(crate) mod classifier;
 pub(crate) mod connector;
 pub(crate) mod coordinator;
 pub(crate) mod crawler;
+pub(crate) mod ingest;
 pub(crate) mod tenant;
 pub(crate) mod writer;
 

@@ -202,6 +202,19 @@ impl Coordinator {
         })
     }
 
+    /// Classifies and stores findings sent in over the ingest API for `tenant`, under the
+    /// ingest scan `scan_id`, through the classifier pool and writer that crawls use.
+    /// Returns one result per finding, in input order, once every system is committed.
+    pub async fn ingest(
+        &self,
+        store: &Store,
+        tenant: &store::TenantContext,
+        scan_id: uuid::Uuid,
+        findings: Vec<Finding>,
+    ) -> Result<Vec<crate::IngestResult>, ScanError> {
+        crate::actors::ingest::ingest(&self.root, store, tenant, scan_id, findings).await
+    }
+
     /// Stops the tree and waits until every actor has exited.
     pub async fn shutdown(self) {
         self.root.stop(Some("shutdown".to_owned()));

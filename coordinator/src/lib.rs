@@ -17,10 +17,13 @@
 mod actors;
 pub mod classify;
 mod crawl;
+pub mod evidence;
+pub mod grpc;
 mod handle;
 pub mod metrics;
 mod scan;
 
+pub use actors::ingest::IngestResult;
 pub use crawl::{CODE_KIND, CodeSource, CodeSourceFactory};
 pub use handle::{
     ClassifyFn, Coordinator, CoordinatorConfig, DEFAULT_MAX_CRAWLERS_PER_CONNECTOR,

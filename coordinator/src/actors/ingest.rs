@@ -1,0 +1,256 @@
+//! Ingest: findings streamed in over gRPC by partners and remote agents join the same
+//! classifier pool and writer as the findings of a crawl.
+//!
+//! Not an actor of its own: the caller (one gRPC stream) awaits [`ingest`] for each batch,
+//! so a stream has at most one batch in the pool at a time, and the pool's key-persistent
+//! routing orders the jobs of one system. Findings are grouped into systems by
+//! `(source, scope, project root)`, the way a crawl groups them. Because a batch may carry
+//! only part of a system, each group is merged with the system's stored open findings
+//! before it is classified, so the stored classification always covers every finding the
+//! system has. The writer upserts on `(tenant, source, external_id)` and skips unchanged
+//! rows, so a replayed batch writes nothing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use proto::{Finding, FindingKind};
+use ractor::factory::{FactoryMessage, Job};
+use ractor::rpc::CallResult;
+use ractor::{ActorCell, ActorRef};
+use store::{Store, TenantContext, TenantTx};
+use uuid::Uuid;
+
+use super::classifier::{ClassifyJob, ClassifyMsg, SystemKey};
+use super::coordinator::CoordinatorMsg;
+use super::writer::system_external_id;
+use crate::scan::ScanError;
+
+/// Name prefix of the classifier pool among the root actor's children.
+const CLASSIFIER_POOL_PREFIX: &str = "classifier-pool:";
+
+/// Result of one ingested finding: the id of the system it was stored under, or why its
+/// system could not be classified or stored.
+pub type IngestResult = Result<Uuid, String>;
+
+/// One system of a batch: its grouping key and the positions of its findings.
+struct Group {
+    source: String,
+    scope: String,
+    project_root: String,
+    indices: Vec<usize>,
+}
+
+/// Classifies and stores `findings` for `ctx` under `scan_id`, and returns one result per
+/// finding, in input order. Returns once every system of the batch is committed or has
+/// failed. Fails as a whole only when the pool is gone or the stored state cannot be read.
+pub(crate) async fn ingest(
+    root: &ActorRef<CoordinatorMsg>,
+    store: &Store,
+    ctx: &TenantContext,
+    scan_id: Uuid,
+    findings: Vec<Finding>,
+) -> Result<Vec<IngestResult>, ScanError> {
+    let pool = classifier_pool(root)?;
+    let groups = group(&findings);
+    let (frameworks, stored) = read_stored(store, ctx, &groups)
+        .await
+        .map_err(|error| ScanError::Aborted(format!("reading stored findings failed: {error}")))?;
+    let frameworks = Arc::new(frameworks);
+
+    let mut calls = Vec::with_capacity(groups.len());
+    for (index, group) in groups.iter().enumerate() {
+        let new_findings: Vec<Finding> = group
+            .indices
+            .iter()
+            .map(|&position| findings[position].clone())
+            .collect();
+        let merged = merge(
+            stored.get(&index).cloned().unwrap_or_default(),
+            new_findings,
+        );
+        let job = ClassifyJob {
+            ctx: ctx.clone(),
+            scan_id,
+            source: group.source.clone(),
+            scope: group.scope.clone(),
+            root: system_root(&group.scope, &group.project_root),
+            findings: merged,
+            frameworks: frameworks.clone(),
+        };
+        calls.push(classify(&pool, job));
+    }
+    let outcomes = futures::future::join_all(calls).await;
+
+    let mut results: Vec<IngestResult> = vec![Err(String::new()); findings.len()];
+    for (group, outcome) in groups.iter().zip(outcomes) {
+        for &position in &group.indices {
+            results[position] = outcome.clone();
+        }
+    }
+    Ok(results)
+}
+
+/// Finds the classifier pool among the root's children. The pool is started by the root
+/// in `pre_start` and lives as long as the tree, so the lookup only fails after shutdown.
+fn classifier_pool(
+    root: &ActorRef<CoordinatorMsg>,
+) -> Result<ActorRef<FactoryMessage<SystemKey, ClassifyMsg>>, ScanError> {
+    let cell: ActorCell = root
+        .get_children()
+        .into_iter()
+        .find(|child| {
+            child
+                .get_name()
+                .is_some_and(|name| name.starts_with(CLASSIFIER_POOL_PREFIX))
+        })
+        .ok_or_else(|| ScanError::Aborted("the classifier pool is not running".to_owned()))?;
+    Ok(cell.into())
+}
+
+/// Groups findings by `(source, scope, project root)`, in order of first appearance.
+fn group(findings: &[Finding]) -> Vec<Group> {
+    let mut positions: HashMap<(&str, &str, &str), usize> = HashMap::new();
+    let mut groups: Vec<Group> = Vec::new();
+    for (index, finding) in findings.iter().enumerate() {
+        let key = (
+            finding.source.as_str(),
+            finding.scope.as_str(),
+            finding.project_root.as_str(),
+        );
+        let position = *positions.entry(key).or_insert_with(|| {
+            groups.push(Group {
+                source: finding.source.clone(),
+                scope: finding.scope.clone(),
+                project_root: finding.project_root.clone(),
+                indices: Vec::new(),
+            });
+            groups.len() - 1
+        });
+        groups[position].indices.push(index);
+    }
+    groups
+}
+
+/// Returns the system root the crawlers use: the scope itself for `.`, otherwise
+/// `scope/root`.
+fn system_root(scope: &str, project_root: &str) -> String {
+    if project_root == "." {
+        scope.to_owned()
+    } else {
+        format!("{scope}/{project_root}")
+    }
+}
+
+/// Reads the tenant's subscribed frameworks and the stored open findings of every group
+/// whose system exists, keyed by group position.
+async fn read_stored(
+    store: &Store,
+    ctx: &TenantContext,
+    groups: &[Group],
+) -> Result<(Vec<String>, HashMap<usize, Vec<Finding>>), store::Error> {
+    let mut tx = store.begin_read_only(ctx).await?;
+    let frameworks = store::subscriptions::list(&mut tx).await?;
+    let system_ids = system_ids_by_key(&mut tx).await?;
+    let mut stored = HashMap::new();
+    for (index, group) in groups.iter().enumerate() {
+        let external_id = system_external_id(
+            &group.scope,
+            &system_root(&group.scope, &group.project_root),
+        );
+        let Some(system_id) = system_ids.get(&(group.source.clone(), external_id)) else {
+            continue;
+        };
+        let rows = store::findings::list_open_for_system(&mut tx, *system_id).await?;
+        stored.insert(index, rows.into_iter().filter_map(domain_finding).collect());
+    }
+    tx.commit().await?;
+    Ok((frameworks, stored))
+}
+
+/// Maps `(source, external_id)` of every system the tenant sees to its id.
+// NOTE: this lists every system of the tenant once per batch; a store lookup by key
+// would make it one indexed read per system.
+async fn system_ids_by_key(
+    tx: &mut TenantTx,
+) -> Result<HashMap<(String, String), Uuid>, store::Error> {
+    let systems = store::systems::list(tx).await?;
+    let own_path = tx.context().path().as_str().to_owned();
+    Ok(systems
+        .into_iter()
+        .filter(|system| system.tenant_path == own_path)
+        .map(|system| ((system.source, system.external_id), system.id))
+        .collect())
+}
+
+/// Rebuilds a domain finding from its row; `None` for a kind this build does not know.
+fn domain_finding(row: store::findings::FindingRow) -> Option<Finding> {
+    let kind: FindingKind = row.kind.parse().ok()?;
+    let attributes: BTreeMap<String, String> = row
+        .attributes
+        .as_object()
+        .map(|fields| {
+            fields
+                .iter()
+                .map(|(key, value)| {
+                    let text = value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_owned);
+                    (key.clone(), text)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(Finding {
+        source: row.source,
+        scope: row.scope,
+        external_id: row.external_id,
+        kind,
+        subject: row.subject,
+        path: row.path,
+        line: row.line.and_then(|line| u32::try_from(line).ok()),
+        confidence: row.confidence,
+        project_root: row.project_root,
+        attributes,
+        evidence: row.evidence,
+    })
+}
+
+/// Merges stored findings with new ones; a new finding replaces the stored one with the
+/// same external id.
+fn merge(stored: Vec<Finding>, new_findings: Vec<Finding>) -> Vec<Finding> {
+    let mut by_id: BTreeMap<String, Finding> = stored
+        .into_iter()
+        .map(|finding| (finding.external_id.clone(), finding))
+        .collect();
+    for finding in new_findings {
+        by_id.insert(finding.external_id.clone(), finding);
+    }
+    by_id.into_values().collect()
+}
+
+/// Sends one system to the classifier pool and waits until it is written.
+async fn classify(
+    pool: &ActorRef<FactoryMessage<SystemKey, ClassifyMsg>>,
+    job: ClassifyJob,
+) -> IngestResult {
+    let root = job.root.clone();
+    let key = SystemKey {
+        tenant_path: job.ctx.path().as_str().to_owned(),
+        scope: job.scope.clone(),
+        root: root.clone(),
+    };
+    let called = pool
+        .call(
+            |reply| {
+                FactoryMessage::Dispatch(Job::new(key, ClassifyMsg::Classify(Box::new(job), reply)))
+            },
+            None,
+        )
+        .await;
+    match called {
+        Ok(CallResult::Success(result)) => result,
+        Ok(CallResult::Timeout) => Err(format!("classifying system `{root}` timed out")),
+        Ok(CallResult::SenderError) => Err(format!("classifier dropped system `{root}`")),
+        Err(error) => Err(format!("classifier pool unavailable: {error}")),
+    }
+}

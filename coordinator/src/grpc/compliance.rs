@@ -1,0 +1,201 @@
+//! `Compliance`: verdicts and evidence packs of the caller's tenant.
+
+use proto::v1::compliance_server::Compliance;
+use proto::v1::{
+    EvidencePackChunk, ExportEvidencePackRequest, ListEvaluationsRequest, ListEvaluationsResponse,
+};
+use serde_json::json;
+use store::TenantContext;
+use store::listing::EvaluationFilter;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use super::GrpcState;
+use super::auth::Principal;
+use super::convert::{self, store_status};
+use crate::evidence::{self, EvidenceError};
+
+/// Bytes per chunk of an exported pack.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// The `Compliance` service.
+pub(crate) struct ComplianceService {
+    state: GrpcState,
+}
+
+impl ComplianceService {
+    /// Creates the service.
+    pub(crate) fn new(state: GrpcState) -> Self {
+        ComplianceService { state }
+    }
+
+    /// Returns the tenant's subscribed frameworks, or only `framework` when it is set;
+    /// `NOT_FOUND` when the tenant does not subscribe to it.
+    async fn frameworks(
+        &self,
+        tenant: &TenantContext,
+        framework: &str,
+    ) -> Result<Vec<String>, Status> {
+        let mut tx = self
+            .state
+            .store
+            .begin_read_only(tenant)
+            .await
+            .map_err(store_status)?;
+        let subscribed = store::subscriptions::list(&mut tx)
+            .await
+            .map_err(store_status)?;
+        tx.commit().await.map_err(store_status)?;
+        if framework.is_empty() {
+            return Ok(subscribed);
+        }
+        if subscribed.iter().any(|slug| slug == framework) {
+            return Ok(vec![framework.to_owned()]);
+        }
+        Err(Status::not_found(format!(
+            "framework `{framework}` not found in the tenant's subscription"
+        )))
+    }
+}
+
+#[tonic::async_trait]
+impl Compliance for ComplianceService {
+    type ExportEvidencePackStream = ReceiverStream<Result<EvidencePackChunk, Status>>;
+
+    #[tracing::instrument(skip_all, name = "grpc.compliance.list_evaluations")]
+    async fn list_evaluations(
+        &self,
+        request: Request<ListEvaluationsRequest>,
+    ) -> Result<Response<ListEvaluationsResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        let request = request.into_inner();
+        let (page, size) = convert::page_request(request.page_size, &request.page_token)?;
+        let system_id = if request.system_id.is_empty() {
+            None
+        } else {
+            Some(convert::parse_id("system_id", &request.system_id)?)
+        };
+        let frameworks = self
+            .frameworks(&principal.tenant, &request.framework)
+            .await?;
+        let filter = EvaluationFilter {
+            frameworks,
+            system_id,
+            status: (!request.status.is_empty()).then_some(request.status),
+        };
+
+        let mut tx = self
+            .state
+            .store
+            .begin_read_only(&principal.tenant)
+            .await
+            .map_err(store_status)?;
+        let mut rows = store::listing::evaluations(&mut tx, &filter, page)
+            .await
+            .map_err(store_status)?;
+        tx.commit().await.map_err(store_status)?;
+
+        let next_page_token = convert::next_page(&mut rows, size, |row| (row.created_at, row.id));
+        Ok(Response::new(ListEvaluationsResponse {
+            evaluations: rows.into_iter().map(convert::evaluation_item).collect(),
+            next_page_token,
+        }))
+    }
+
+    #[tracing::instrument(skip_all, name = "grpc.compliance.export_evidence_pack")]
+    async fn export_evidence_pack(
+        &self,
+        request: Request<ExportEvidencePackRequest>,
+    ) -> Result<Response<Self::ExportEvidencePackStream>, Status> {
+        let principal = Principal::of(&request)?;
+        let framework = request.into_inner().framework;
+        if framework.is_empty() {
+            return Err(Status::invalid_argument(
+                "field `framework` is empty: set it to a subscribed framework slug",
+            ));
+        }
+        self.frameworks(&principal.tenant, &framework).await?;
+
+        let actor = principal.actor();
+        let data = evidence::collect(
+            &self.state.store,
+            &principal.tenant,
+            &self.state.rule_book,
+            &framework,
+            &actor,
+        )
+        .await
+        .map_err(evidence_status)?;
+        let pack = tokio::task::spawn_blocking(move || evidence::build(&data))
+            .await
+            .map_err(|error| {
+                Status::internal(format!("building the evidence pack failed: {error}"))
+            })?
+            .map_err(evidence_status)?;
+        record_export(&self.state, &principal, &framework, &pack.sha256).await?;
+
+        let (chunk_tx, chunk_rx) = mpsc::channel(4);
+        tokio::spawn(send_chunks(pack, chunk_tx));
+        Ok(Response::new(ReceiverStream::new(chunk_rx)))
+    }
+}
+
+/// Appends an `evidence_pack.export` audit row naming the pack's hash.
+async fn record_export(
+    state: &GrpcState,
+    principal: &Principal,
+    framework: &str,
+    sha256: &str,
+) -> Result<(), Status> {
+    let mut tx = state
+        .store
+        .begin(&principal.tenant)
+        .await
+        .map_err(store_status)?;
+    let entry = crate::actors::audit_entry(
+        &principal.actor(),
+        "evidence_pack",
+        framework,
+        "evidence_pack.export",
+        json!({ "framework": framework, "sha256": sha256 }),
+    );
+    store::audit::append(&mut tx, entry)
+        .await
+        .map_err(store_status)?;
+    tx.commit().await.map_err(store_status)
+}
+
+/// Sends the pack in chunks of [`CHUNK_BYTES`], then a last message with its hash.
+async fn send_chunks(
+    pack: evidence::EvidencePack,
+    chunk_tx: mpsc::Sender<Result<EvidencePackChunk, Status>>,
+) {
+    let mut file_name = pack.file_name.clone();
+    for piece in pack.bytes.chunks(CHUNK_BYTES) {
+        let chunk = EvidencePackChunk {
+            data: piece.to_vec(),
+            file_name: std::mem::take(&mut file_name),
+            ..EvidencePackChunk::default()
+        };
+        if chunk_tx.send(Ok(chunk)).await.is_err() {
+            return;
+        }
+    }
+    let last = EvidencePackChunk {
+        data: Vec::new(),
+        last: true,
+        sha256: pack.sha256,
+        size_bytes: pack.bytes.len() as u64,
+        file_name,
+    };
+    let _ = chunk_tx.send(Ok(last)).await;
+}
+
+fn evidence_status(error: EvidenceError) -> Status {
+    match error {
+        EvidenceError::Store(error) => store_status(error),
+        EvidenceError::UnknownFramework(_) => Status::not_found(error.to_string()),
+        other => Status::internal(other.to_string()),
+    }
+}
