@@ -4,6 +4,9 @@ pub(crate) mod bedrock;
 pub(crate) mod lambda;
 pub(crate) mod sagemaker;
 
+use std::collections::HashSet;
+use std::sync::{Mutex, PoisonError};
+
 use agents::net::{RateLimits, RetryPolicy};
 use agents::{CrawlError, CrawlReport, FindingSink};
 use aws_config::SdkConfig;
@@ -28,6 +31,8 @@ pub(crate) struct Crawl<'a> {
     pub(crate) policy: &'a RetryPolicy,
     /// Receiver of the findings.
     pub(crate) sink: &'a FindingSink,
+    /// External ids already sent, so a listing that repeats an item sends it once.
+    pub(crate) sent: Mutex<HashSet<String>>,
 }
 
 impl Crawl<'_> {
@@ -42,9 +47,16 @@ impl Crawl<'_> {
         }
     }
 
-    /// Sends one finding.
+    /// Sends one finding, unless one with the same external id was sent already.
     pub(crate) fn emit(&self, finding: Finding) {
-        (self.sink)(finding);
+        let new = self
+            .sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(finding.external_id.clone());
+        if new {
+            (self.sink)(finding);
+        }
     }
 
     /// Maximum pages of one listing.

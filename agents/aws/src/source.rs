@@ -201,6 +201,7 @@ impl AwsSource {
             limits: &self.limits,
             policy: &self.policy,
             sink: &sink,
+            sent: Default::default(),
         };
         let report = crawl_scope(&crawl).await;
         match &report {
