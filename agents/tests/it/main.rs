@@ -3,6 +3,7 @@
 mod artefacts;
 mod azure;
 mod config;
+mod gcp;
 mod inventory;
 mod languages;
 mod manifests;
