@@ -26,6 +26,14 @@ pub(crate) struct ServeArgs {
         value_name = "ADDR:PORT"
     )]
     listen: SocketAddr,
+    /// Address and port the gRPC API listens on.
+    #[arg(
+        long,
+        env = "SECRUNA_GRPC_ADDR",
+        default_value = coordinator::grpc::DEFAULT_GRPC_ADDR,
+        value_name = "ADDR:PORT"
+    )]
+    grpc_addr: SocketAddr,
     /// Folder under which POST /api/v1/scans may scan; scanning through the API is off without it.
     #[arg(long, env = "SECRUNA_SCAN_ROOT", value_name = "DIR")]
     scan_root: Option<PathBuf>,
@@ -105,7 +113,8 @@ pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     config.metrics = Some(gateway::install_metrics_recorder()?);
     let rule_book = Arc::new(rule_book::RuleBook::embedded().context("loading the rule book")?);
     let database = Database::open(args.data_dir.data_dir.clone()).await?;
-    let result = serve(&database, rule_book, config, args.listen).await;
+    let grpc = grpc_listen(&args, &config);
+    let result = serve(&database, rule_book, config, args.listen, grpc).await;
     database.close().await;
     result.map(|()| ExitCode::SUCCESS)
 }
@@ -148,25 +157,49 @@ async fn serve(
     rule_book: Arc<rule_book::RuleBook>,
     config: GatewayConfig,
     listen: SocketAddr,
+    grpc: GrpcListen,
 ) -> anyhow::Result<()> {
     let crawler = Arc::new(CodeCrawler::new(CodeScanOptions::default()));
     let coordinator_config =
         CoordinatorConfig::new(database.store.clone(), rule_book.clone(), crawler);
     let coordinator = Arc::new(Coordinator::spawn(coordinator_config).await?);
+    let grpc_state = coordinator::grpc::GrpcState::new(
+        database.store.clone(),
+        coordinator.clone(),
+        rule_book.clone(),
+        grpc.config,
+    );
     let state = AppState::new(
         database.store.clone(),
         coordinator.clone(),
         rule_book,
         config,
     );
+    let grpc_listener = tokio::net::TcpListener::bind(grpc.address)
+        .await
+        .with_context(|| {
+            format!("listening on {} failed; pick a free port with --grpc-addr", grpc.address)
+        })?;
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen} failed; pick a free port with --listen"))?;
     let address = listener.local_addr()?;
     tracing::info!(listen.address = %address, "gateway listening on {address}");
-    let served = gateway::serve(listener, state, shutdown_signal()).await;
+    // One signal stops both servers: the gateway's shutdown future tells the gRPC server.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
+    let grpc_task = tokio::spawn(coordinator::grpc::serve(
+        grpc_listener,
+        grpc_state,
+        wait_for_stop(stop_rx),
+    ));
+    let gateway_shutdown = async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(());
+    };
+    let served = gateway::serve(listener, state, gateway_shutdown).await;
     tracing::info!(listen.address = %address, "gateway stopped; in-flight requests finished");
+    let grpc_served = grpc_task.await;
 
     match Arc::try_unwrap(coordinator) {
         Ok(coordinator) => coordinator.shutdown().await,
@@ -174,7 +207,34 @@ async fn serve(
             tracing::warn!("actor tree still referenced at shutdown; it stops with the process")
         }
     }
-    served.context("serving HTTP failed")
+    served.context("serving HTTP failed")?;
+    grpc_served
+        .context("the gRPC server task failed")?
+        .context("serving gRPC failed")
+}
+
+/// Listen address and settings of the gRPC API.
+struct GrpcListen {
+    address: SocketAddr,
+    config: coordinator::grpc::GrpcConfig,
+}
+
+/// Builds the gRPC settings; the API shares the REST rate limits and scan root.
+fn grpc_listen(args: &ServeArgs, gateway: &GatewayConfig) -> GrpcListen {
+    GrpcListen {
+        address: args.grpc_addr,
+        config: coordinator::grpc::GrpcConfig {
+            rate_per_second: gateway.rate_per_second,
+            rate_burst: gateway.rate_burst,
+            scan_root: gateway.scan_root.clone(),
+            ..coordinator::grpc::GrpcConfig::default()
+        },
+    }
+}
+
+/// Completes when the sender signals or is dropped.
+async fn wait_for_stop(mut stop_rx: tokio::sync::watch::Receiver<()>) {
+    let _ = stop_rx.changed().await;
 }
 
 /// Completes on the first SIGINT or SIGTERM.
