@@ -11,6 +11,7 @@ mod api {
     mod metrics;
     mod openapi;
     mod reviews;
+    mod scans;
     mod tenancy;
     mod webhooks;
 }

@@ -123,7 +123,7 @@ pub struct ScopeRecord {
     pub num_findings: i64,
     /// Last error of a failed scope, or why it was cancelled.
     pub error: Option<String>,
-    /// Why a skipped scope does not apply.
+    /// Reason a skipped scope does not apply.
     pub skip_reason: Option<String>,
     /// Denied listings as a JSON array of `{service, permission, message}`.
     pub gaps: serde_json::Value,
@@ -171,7 +171,7 @@ pub struct ScanScopeRow {
     pub num_findings: i64,
     /// Last error, or why the scope was cancelled.
     pub error: Option<String>,
-    /// Why a skipped scope does not apply.
+    /// Reason a skipped scope does not apply.
     pub skip_reason: Option<String>,
     /// Denied listings.
     pub gaps: serde_json::Value,
@@ -256,4 +256,15 @@ pub async fn cancel_pending_scopes(
     .execute(tx.conn())
     .await?;
     Ok(result.rows_affected())
+}
+
+/// Returns the tenant path (ltree text) of a scan visible to the tenant, so a parent
+/// tenant can address a subsidiary's scan; `None` when there is no such scan.
+#[instrument(skip_all, name = "store.scans.tenant_path", fields(tenant.path = %tx.tenant(), scan.id = %id))]
+pub async fn tenant_path(tx: &mut TenantTx, id: Uuid) -> Result<Option<String>, Error> {
+    let path = sqlx::query_scalar("SELECT tenant_path::text FROM scans WHERE id = $1")
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?;
+    Ok(path)
 }

@@ -1,8 +1,13 @@
-//! Scans of server-side folders: start, list, get.
+//! Scans: start (a server folder and stored connectors), list, get with per-scope
+//! coverage, cancel.
 //!
-//! Only folders under the operator's scan root (`secruna serve --scan-root`)
-//! can be scanned, so API callers cannot read arbitrary server files. Without
-//! a scan root, starting a scan is rejected with 403.
+//! Only folders under the operator's scan root (`secruna serve --scan-root`) can be
+//! scanned, so API callers cannot read arbitrary server files. Without a scan root, a scan
+//! of a path or of a `git` connector is rejected with 403. Connector scans need no scan
+//! root.
+
+mod connectors;
+mod views;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,146 +15,45 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
 use coordinator::{ScanError, ScanRequest};
-use serde::{Deserialize, Serialize};
 use store::listing::Cursor;
 use store::scans::ScanRow;
-use utoipa::{IntoParams, ToSchema};
+use store::{TenantContext, TenantPath, TenantTx};
 use uuid::Uuid;
 
+pub(crate) use self::views::{NewScanBody, ScanDetail, ScanQuery, ScanView, ScopeView};
 use crate::audited::{AuditedTx, ReadTx};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::pagination::{Page, PageQuery, into_page};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 
-/// A scan to start.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct NewScanBody {
-    /// Folder or git repository on the server, absolute or relative to the scan root.
-    pub(crate) path: String,
-    /// Frameworks to evaluate, added to the subscription; omit to use the subscription.
-    #[serde(default)]
-    pub(crate) frameworks: Vec<String>,
-}
-
-/// A scan.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ScanView {
-    /// Scan id.
-    pub(crate) id: Uuid,
-    /// Finding source (`code`).
-    pub(crate) source: String,
-    /// Scanned folder, account or organisation.
-    pub(crate) target: String,
-    /// Requester (`user:<id>`, `token:<id>`).
-    pub(crate) requested_by: String,
-    /// running, completed, partial or failed.
-    pub(crate) status: String,
-    /// Counters reported at the end.
-    #[schema(value_type = Object)]
-    pub(crate) summary: serde_json::Value,
-    /// Cause of a failed or partial scan.
-    pub(crate) error: Option<String>,
-    /// Start time.
-    pub(crate) started_at: DateTime<Utc>,
-    /// End time, `null` while running.
-    pub(crate) finished_at: Option<DateTime<Utc>>,
-}
-
-impl From<ScanRow> for ScanView {
-    fn from(row: ScanRow) -> Self {
-        ScanView {
-            id: row.id,
-            source: row.source,
-            target: row.target,
-            requested_by: row.requested_by,
-            status: row.status,
-            summary: row.summary,
-            error: row.error,
-            started_at: row.started_at,
-            finished_at: row.finished_at,
-        }
-    }
-}
-
-/// Coverage of one scope of a finished scan.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ScopeView {
-    /// Canonical path of the scanned root.
-    pub(crate) scope: String,
-    /// covered or failed.
-    pub(crate) status: String,
-    /// Crawler attempts.
-    pub(crate) attempts: u32,
-    /// Last error of a failed scope.
-    pub(crate) error: Option<String>,
-    /// Findings produced.
-    pub(crate) num_findings: u64,
-    /// Non-fatal problems met on the way.
-    pub(crate) issues: Vec<String>,
-}
-
-/// A finished scan with its per-scope coverage.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct ScanResult {
-    /// The stored scan.
-    pub(crate) scan: ScanView,
-    /// One entry per scanned root.
-    pub(crate) scopes: Vec<ScopeView>,
-    /// AI systems the scan wrote.
-    pub(crate) system_ids: Vec<Uuid>,
-}
-
-/// Filters of GET /api/v1/scans.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ScanQuery {
-    /// Only scans with this status (running, completed, partial, failed).
-    pub(crate) status: Option<String>,
-    /// `next_cursor` of the previous page.
-    pub(crate) cursor: Option<String>,
-    /// Rows per page, 1 to 500 (default 50).
-    pub(crate) limit: Option<i64>,
-}
-
-/// Scans a folder on the server and returns once the scan has finished.
-///
-/// NOTE: the response waits for the whole scan, because the coordinator
-/// assigns the scan id when it starts the scan and returns it only with the
-/// outcome. A large tree can outlast a client's timeout; the scan then still
-/// finishes and shows up in GET /api/v1/scans.
+/// Starts a scan of a server folder, of stored connectors, or of both, and returns at
+/// once; GET /api/v1/scans/{id} shows its progress per scope.
 #[utoipa::path(post, path = "/api/v1/scans", tag = "scans", request_body = NewScanBody,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Scan finished (completed, partial or failed)", body = ScanResult),
-        (status = 403, description = "Read-only token, or scanning through the API is off", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Path outside the scan root, missing, or unknown framework", body = Problem, content_type = "application/problem+json"),
+        (status = 202, description = "Scan recorded and running", body = ScanDetail),
+        (status = 403, description = "Read-only token, or scanning server folders is off", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Path outside the scan root or missing, unknown connector or framework", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn start(
     State(state): State<AppState>,
     mut tx: AuditedTx,
     ApiJson(body): ApiJson<NewScanBody>,
-) -> Result<(StatusCode, Json<ScanResult>), ApiError> {
-    let root = state.config().scan_root.clone().ok_or_else(|| {
-        ApiError::Forbidden(
-            "scanning server folders through the API is off; the operator turns it on with \
-             `secruna serve --scan-root DIR`"
-                .to_owned(),
-        )
-    })?;
-    let target = resolve_target(&root, &body.path)?;
-    for (index, slug) in body.frameworks.iter().enumerate() {
-        if state.rule_book().framework(slug).is_none() {
-            return Err(ApiError::invalid(
-                format!("frameworks[{index}]"),
-                format!("unknown framework `{slug}`; GET /api/v1/frameworks lists the slugs"),
-            ));
-        }
+) -> Result<(StatusCode, Json<ScanDetail>), ApiError> {
+    if body.path.is_none() && body.connector_ids.is_empty() {
+        return Err(ApiError::invalid(
+            "path",
+            "nothing to scan; set path (a folder under the scan root) or connector_ids",
+        ));
     }
+    let targets = match &body.path {
+        Some(path) => vec![resolve_target(connectors::scan_root(&state)?, path)?],
+        None => Vec::new(),
+    };
+    check_frameworks(&state, &body.frameworks)?;
+    let specs = connectors::load_specs(&state, tx.tx(), &body.connector_ids).await?;
     let principal = tx
         .principal()
         .cloned()
@@ -160,36 +64,45 @@ pub(crate) async fn start(
         .request_id
         .clone()
         .unwrap_or_else(|| Uuid::new_v4().to_string());
-    let diff = serde_json::json!({"path": target, "frameworks": body.frameworks});
+    let diff = serde_json::json!({
+        "path": targets.first(),
+        "connector_ids": body.connector_ids,
+        "frameworks": body.frameworks,
+    });
     tx.record("scan_request", &request_key, "scan.request", diff)
         .await?;
     tx.commit().await?;
 
     let request = ScanRequest {
         tenant: principal.tenant.path().slug_path(),
-        targets: vec![target],
+        targets,
+        connectors: specs,
         frameworks: body.frameworks,
         requested_by: principal.actor(),
         progress: Arc::new(agents::ScanProgress::default()),
     };
-    let outcome = state
+    // The handle is dropped: the scan runs on, and its outcome is read from the store.
+    let handle = state
         .coordinator()
-        .scan(request)
+        .start_scan(request)
         .await
         .map_err(scan_error)?;
-
-    // The writer raised scan.completed or scan.failed when it closed the scan.
     let mut read_tx = state.store().begin(&principal.tenant).await?;
-    let row = store::scans::get(&mut read_tx, outcome.scan_id)
-        .await?
-        .ok_or_else(|| ApiError::Internal(format!("scan {} vanished", outcome.scan_id)))?;
+    let detail = load_detail(&mut read_tx, handle.scan_id()).await?;
     read_tx.commit().await?;
-    let result = ScanResult {
-        scan: row.into(),
-        scopes: outcome.scopes.into_iter().map(scope_view).collect(),
-        system_ids: outcome.system_ids,
-    };
-    Ok((StatusCode::CREATED, Json(result)))
+    Ok((StatusCode::ACCEPTED, Json(detail)))
+}
+
+fn check_frameworks(state: &AppState, frameworks: &[String]) -> Result<(), ApiError> {
+    for (index, slug) in frameworks.iter().enumerate() {
+        if state.rule_book().framework(slug).is_none() {
+            return Err(ApiError::invalid(
+                format!("frameworks[{index}]"),
+                format!("unknown framework `{slug}`; GET /api/v1/frameworks lists the slugs"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Resolves `requested` against the scan root and checks that the real path,
@@ -232,29 +145,39 @@ fn scan_error(error: ScanError) -> ApiError {
             "frameworks",
             format!("unknown framework `{slug}`; known frameworks are {known}"),
         ),
-        ScanError::InvalidTenant { reason, .. } => ApiError::Internal(reason),
-        ScanError::NoTargets => ApiError::invalid("path", "no folder to scan; set path"),
+        ScanError::NoTargets => ApiError::invalid("path", "nothing to scan; set path"),
+        ScanError::InvalidConnector { name, message } => ApiError::invalid(
+            "connector_ids",
+            format!("connector `{name}` cannot be scanned: {message}"),
+        ),
+        ScanError::DuplicateConnector { name } => ApiError::invalid(
+            "connector_ids",
+            format!("two connectors of the scan are named `{name}`; rename one"),
+        ),
         ScanError::Store(error) => error.into(),
         ScanError::Aborted(reason) => ApiError::Internal(format!("scan aborted: {reason}")),
-        // The API scans one target per request, so errors about how targets
-        // relate to each other cannot come from a client's request.
-        #[allow(unreachable_patterns)]
+        // The API scans one path per request, and connector names are unique in a
+        // tenant, so the remaining errors cannot come from a client's request.
         other => ApiError::Internal(other.to_string()),
     }
 }
 
-fn scope_view(scope: coordinator::ScopeOutcome) -> ScopeView {
-    let status = match scope.status {
-        coordinator::ScopeStatus::Covered => "covered",
-        coordinator::ScopeStatus::Failed => "failed",
-    };
-    ScopeView {
-        scope: scope.scope,
-        status: status.to_owned(),
-        attempts: scope.attempts,
-        error: scope.error,
-        num_findings: scope.num_findings,
-        issues: scope.issues,
+/// Reads a scan and its scope rows.
+async fn load_detail(tx: &mut TenantTx, id: Uuid) -> Result<ScanDetail, ApiError> {
+    let row = store::scans::get(tx, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    let scopes = store::scans::list_scopes(tx, id).await?;
+    Ok(ScanDetail {
+        scan: row.into(),
+        scopes: scopes.into_iter().map(ScopeView::from).collect(),
+    })
+}
+
+fn not_found(id: Uuid) -> ApiError {
+    ApiError::NotFound {
+        entity: "scan",
+        id: id.to_string(),
     }
 }
 
@@ -282,23 +205,93 @@ pub(crate) async fn list(
     Ok(Json(into_page(rows, page, key, ScanView::from)))
 }
 
-/// Returns one scan.
+/// Returns one scan with its per-scope coverage; while it runs, scopes not yet settled
+/// are `pending`.
 #[utoipa::path(get, path = "/api/v1/scans/{id}", tag = "scans",
     params(("id" = Uuid, Path, description = "Scan id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The scan", body = ScanView),
+        (status = 200, description = "The scan", body = ScanDetail),
         (status = 404, description = "No such scan in the tenant", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn get(
     mut read: ReadTx,
     ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<ScanView>, ApiError> {
-    let row = store::scans::get(&mut read.tx, id)
+) -> Result<Json<ScanDetail>, ApiError> {
+    Ok(Json(load_detail(&mut read.tx, id).await?))
+}
+
+/// Cancels a running scan: its crawls stop, scopes not yet settled become `cancelled`,
+/// and the scan closes `cancelled`. A scan left running by a server that exited is
+/// closed the same way.
+#[utoipa::path(post, path = "/api/v1/scans/{id}/cancel", tag = "scans",
+    params(("id" = Uuid, Path, description = "Scan id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Scan cancelled", body = ScanDetail),
+        (status = 403, description = "Read-only principal", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such scan in the tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The scan has already finished", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    mut tx: AuditedTx,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<ScanDetail>, ApiError> {
+    let row = store::scans::get(tx.tx(), id)
         .await?
-        .ok_or_else(|| ApiError::NotFound {
-            entity: "scan",
-            id: id.to_string(),
-        })?;
-    Ok(Json(row.into()))
+        .ok_or_else(|| not_found(id))?;
+    ensure_running(&row)?;
+    let scan_tenant = scan_context(tx.tx(), id).await?;
+
+    let cancelled = state
+        .coordinator()
+        .cancel_scan(&scan_tenant, id)
+        .await
+        .map_err(scan_error)?;
+    if !cancelled {
+        close_orphan(tx.tx(), id).await?;
+    }
+    let diff = serde_json::json!({"status": {"from": "running", "to": "cancelled"}});
+    tx.record("scan", &id.to_string(), "scan.cancel", diff)
+        .await?;
+    let detail = load_detail(tx.tx(), id).await?;
+    tx.commit().await?;
+    Ok(Json(detail))
+}
+
+fn ensure_running(row: &ScanRow) -> Result<(), ApiError> {
+    if row.status == "running" {
+        return Ok(());
+    }
+    Err(ApiError::Conflict(format!(
+        "scan `{}` has already finished with status {}; only a running scan can be cancelled",
+        row.id, row.status
+    )))
+}
+
+/// Returns the context of the scan's own tenant, which is a subsidiary when a parent
+/// cancels a subsidiary's scan.
+async fn scan_context(tx: &mut TenantTx, id: Uuid) -> Result<TenantContext, ApiError> {
+    let ltree = store::scans::tenant_path(tx, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    let path = TenantPath::from_ltree(&ltree)
+        .map_err(|error| ApiError::Internal(format!("stored tenant path is invalid: {error}")))?;
+    Ok(TenantContext::new(path))
+}
+
+/// Closes a scan that no coordinator of this process runs (its server exited, or it
+/// finished meanwhile): a scan still running is closed `cancelled`, one that finished
+/// gives 409.
+async fn close_orphan(tx: &mut TenantTx, id: Uuid) -> Result<(), ApiError> {
+    let row = store::scans::get(tx, id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    ensure_running(&row)?;
+    let reason = "scan cancelled; no running server was crawling it";
+    store::scans::cancel_pending_scopes(tx, id, reason).await?;
+    let summary = serde_json::json!({"cancelled": reason});
+    store::scans::finish(tx, id, "cancelled", summary, Some(reason)).await?;
+    Ok(())
 }

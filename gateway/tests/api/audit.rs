@@ -136,6 +136,10 @@ async fn call_mutation(app: &TestApp, method: &str, path: &str, request_id: &str
             path.to_owned(),
             Some(json!({"path": "loan-screening/support-chat"})),
         ),
+        ("POST", "/api/v1/scans/{id}/cancel") => {
+            let id = super::scans::orphan_scan(app, "acme").await;
+            (Some(admin), path.replace("{id}", &id.to_string()), None)
+        }
         _ => panic!(
             "no audit case for {method} {path}; add one to call_mutation so its audit row is checked"
         ),
@@ -222,7 +226,7 @@ async fn every_mutating_route_writes_an_audit_row() {
             num_checked += 1;
         }
     }
-    assert_eq!(num_checked, 19, "mutating routes checked");
+    assert_eq!(num_checked, 20, "mutating routes checked");
 }
 
 #[tokio::test]

@@ -4,11 +4,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use agents::SourceRegistry;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use coordinator::{CodeCrawler, Coordinator, CoordinatorConfig};
+use coordinator::{Coordinator, CoordinatorConfig};
 use gateway::{AppState, GatewayConfig};
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -68,11 +69,15 @@ impl TestApp {
     }
 
     pub(crate) async fn with_config(config: GatewayConfig) -> TestApp {
+        TestApp::with_sources(config, SourceRegistry::new()).await
+    }
+
+    /// Starts a gateway whose coordinator builds connectors with `sources`.
+    pub(crate) async fn with_sources(config: GatewayConfig, sources: SourceRegistry) -> TestApp {
         let db = TestDb::new().await;
         let rule_book = Arc::new(rule_book::RuleBook::embedded().unwrap());
-        let crawler = Arc::new(CodeCrawler::new(agents::CodeScanOptions::default()));
         let coordinator_config =
-            CoordinatorConfig::new(db.store.clone(), rule_book.clone(), crawler);
+            CoordinatorConfig::new(db.store.clone(), rule_book.clone(), sources);
         let coordinator = Arc::new(Coordinator::spawn(coordinator_config).await.unwrap());
         let state = AppState::new(db.store.clone(), coordinator, rule_book, config);
         TestApp {
@@ -145,15 +150,35 @@ impl TestApp {
         }
     }
 
-    /// Scans the example project `name` for the token's tenant and returns the
-    /// response body.
+    /// Scans the example project `name` for the token's tenant, waits until the scan
+    /// has finished, and returns `{"scan": <the scan>, "scopes": [...], "system_ids": [...]}`.
     pub(crate) async fn scan_example(&self, token: &str, name: &str) -> Value {
         let body = serde_json::json!({"path": name});
         let response = self
             .call(Method::POST, "/api/v1/scans", Some(token), Some(body))
             .await;
-        assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
-        response.json()
+        assert_eq!(response.status, StatusCode::ACCEPTED, "{}", response.text());
+        let id = response.json()["id"].as_str().unwrap().to_owned();
+        let scan = self.wait_for_scan(token, &id).await;
+        let system_ids = scan["summary"]["system_ids"].clone();
+        let scopes = scan["scopes"].clone();
+        serde_json::json!({"scan": scan, "scopes": scopes, "system_ids": system_ids})
+    }
+
+    /// Polls GET /api/v1/scans/{id} until the scan is no longer running, for at most
+    /// 30 s, and returns it.
+    pub(crate) async fn wait_for_scan(&self, token: &str, id: &str) -> Value {
+        let uri = format!("/api/v1/scans/{id}");
+        for _ in 0..3000 {
+            let response = self.call(Method::GET, &uri, Some(token), None).await;
+            assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+            let scan = response.json();
+            if scan["status"] != "running" {
+                return scan;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("scan {id} still running after 30 s");
     }
 
     /// Returns the ids of every system visible to the token, first page only.
