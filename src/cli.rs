@@ -1,5 +1,6 @@
 //! Subcommands and their arguments.
 
+mod connectors;
 mod database;
 mod output;
 mod scan;
@@ -20,9 +21,14 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Scans folders or local git repositories, classifies the AI systems found and evaluates
-    /// them; stores everything in Postgres.
+    /// Scans folders or local git repositories and the connectors of a config file,
+    /// classifies the AI systems found and evaluates them; stores everything in Postgres.
     Scan(ScanArgs),
+    /// Stores and lists the connectors of a tenant (cloud accounts, code hosts, inventories).
+    Connectors {
+        #[command(subcommand)]
+        command: connectors::ConnectorsCommand,
+    },
     /// Applies the database migrations as the owner (`DATABASE_ADMIN_URL`), or creates and
     /// migrates the embedded cluster when no database URL is set.
     Migrate(DataDirArg),
@@ -119,9 +125,15 @@ pub(crate) enum Format {
 /// Arguments of `secruna scan`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ScanArgs {
-    /// Folders or local git repositories to scan; each is one scope.
-    #[arg(required = true, value_name = "PATH")]
+    /// Folders or local git repositories to scan; each is one scope. Optional with --config.
+    #[arg(value_name = "PATH", required_unless_present = "config")]
     pub(crate) paths: Vec<PathBuf>,
+    /// Connectors config file (YAML) whose connectors are scanned with the paths.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Scans only this connector of the config file; repeatable. Default: all of them.
+    #[arg(long = "connector", value_name = "NAME", requires = "config")]
+    pub(crate) connectors: Vec<String>,
     /// Tenant slug path (`acme`, or `acme/emea` for a subsidiary); created when missing.
     #[arg(long, default_value = "default")]
     pub(crate) tenant: String,
@@ -143,6 +155,7 @@ pub(crate) struct ScanArgs {
 pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Scan(args) => scan::run(args).await,
+        Command::Connectors { command } => connectors::run(command).await,
         Command::Migrate(data_dir) => database::migrate(data_dir)
             .await
             .map(|()| ExitCode::SUCCESS),

@@ -10,7 +10,7 @@ pub const ACTORS_RUNNING: &str = "secruna_actors_running";
 pub const ACTORS_STARTED: &str = "secruna_actors_started_total";
 /// Crawler attempts that failed and were scheduled again.
 pub const CRAWLER_RESTARTS: &str = "secruna_crawler_restarts_total";
-/// Settled scopes, labelled by `status` (covered, failed).
+/// Settled scopes, labelled by `status` (covered, partial, skipped, failed, cancelled).
 pub const SCOPES: &str = "secruna_scopes_total";
 /// Finished scans, labelled by `status` (completed, partial, failed).
 pub const SCANS: &str = "secruna_scans_total";

@@ -110,7 +110,7 @@ pub struct ScopeOutcome {
     pub attempts: u32,
     /// Last error of a failed scope, or why it was cancelled.
     pub error: Option<String>,
-    /// Why a skipped scope does not apply.
+    /// Reason a skipped scope does not apply.
     pub skipped: Option<String>,
     /// Number of findings the crawler produced.
     pub num_findings: u64,

@@ -146,26 +146,7 @@ pub(crate) fn render_table(report: &Report, outcome: &ScanOutcome) -> String {
         printable(&report.tenant),
         outcome.status.as_str()
     );
-    for scope in &report.scopes {
-        let error = scope
-            .error
-            .as_deref()
-            .map(|error| format!(" ({})", printable(error)))
-            .unwrap_or_default();
-        let status = match scope.status {
-            coordinator::ScopeStatus::Covered => "covered",
-            coordinator::ScopeStatus::Failed => "failed",
-        };
-        let _ = writeln!(
-            out,
-            "  scope {}: {status}, {} findings{error}",
-            printable(&scope.scope),
-            scope.num_findings
-        );
-        for issue in &scope.issues {
-            let _ = writeln!(out, "    note: {}", printable(issue));
-        }
-    }
+    render_scopes(&mut out, &report.scopes);
     if report.systems.is_empty() {
         let _ = writeln!(out, "\nno AI system found");
         return out;
@@ -192,6 +173,110 @@ pub(crate) fn render_table(report: &Report, outcome: &ScanOutcome) -> String {
         }
         render_findings(&mut out, &system.findings);
         render_verdicts(&mut out, &system.evaluations);
+    }
+    out
+}
+
+/// Renders the coverage of each scope: a table, then why each scope not fully covered
+/// falls short.
+fn render_scopes(out: &mut String, scopes: &[coordinator::ScopeOutcome]) {
+    let rows: Vec<[String; 5]> = scopes
+        .iter()
+        .map(|scope| {
+            [
+                printable(&scope.connector),
+                printable(&scope.scope),
+                scope.status.as_str().to_owned(),
+                scope.num_findings.to_string(),
+                scope.attempts.to_string(),
+            ]
+        })
+        .collect();
+    let header = ["CONNECTOR", "SCOPE", "STATUS", "FINDINGS", "ATTEMPTS"];
+    let widths: Vec<usize> = (0..header.len())
+        .map(|column| {
+            rows.iter()
+                .map(|row| row[column].chars().count())
+                .chain([header[column].len()])
+                .max()
+                .unwrap_or(0)
+                .min(60)
+        })
+        .collect();
+    let line = |cells: [&str; 5]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        format!("  {}\n", padded.join("  ").trim_end())
+    };
+    out.push_str(&line(header));
+    for row in &rows {
+        out.push_str(&line([&row[0], &row[1], &row[2], &row[3], &row[4]]));
+    }
+    for scope in scopes {
+        render_scope_notes(out, scope);
+    }
+}
+
+/// Lists why one scope falls short, and its non-fatal issues.
+fn render_scope_notes(out: &mut String, scope: &coordinator::ScopeOutcome) {
+    let name = format!(
+        "{} {}",
+        printable(&scope.connector),
+        printable(&scope.scope)
+    );
+    if let Some(error) = &scope.error {
+        let _ = writeln!(out, "  {name}: {}", printable(error));
+    }
+    if let Some(reason) = &scope.skipped {
+        let _ = writeln!(out, "  {name}: skipped: {}", printable(reason));
+    }
+    for gap in &scope.gaps {
+        let _ = writeln!(
+            out,
+            "  {name}: {} denied; grant {}: {}",
+            printable(&gap.service),
+            printable(&gap.permission),
+            printable(&gap.message)
+        );
+    }
+    for reason in &scope.incomplete {
+        let _ = writeln!(out, "  {name}: incomplete: {}", printable(reason));
+    }
+    for issue in &scope.issues {
+        let _ = writeln!(out, "    note: {}", printable(issue));
+    }
+}
+
+/// Renders stored connectors as a table, without their secrets.
+pub(crate) fn render_connectors(rows: &[store::connectors::ConnectorRow]) -> String {
+    let mut out = String::new();
+    if rows.is_empty() {
+        out.push_str("no connector stored; add some with `secruna connectors apply FILE`\n");
+        return out;
+    }
+    let name_width = rows
+        .iter()
+        .map(|row| row.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 40);
+    let _ = writeln!(
+        out,
+        "{:<name_width$}  {:<9}  SECRET  CONFIG",
+        "NAME", "KIND"
+    );
+    for row in rows {
+        let secret = if row.has_secret { "set" } else { "-" };
+        let _ = writeln!(
+            out,
+            "{:<name_width$}  {:<9}  {secret:<6}  {}",
+            printable(&row.name),
+            printable(&row.kind),
+            printable(&row.config.to_string())
+        );
     }
     out
 }

@@ -1,4 +1,4 @@
-//! `secruna scan`: runs the whole path from a code tree to stored verdicts.
+//! `secruna scan`: runs the whole path from code trees and connectors to stored verdicts.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -6,46 +6,74 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use agents::{CodeScanOptions, ScanProgress};
-use anyhow::Context;
-use coordinator::{CodeCrawler, Coordinator, CoordinatorConfig, ScanRequest, ScanStatus};
+use agents::{ConnectorSpec, ScanProgress};
+use anyhow::{Context, bail};
+use coordinator::{Coordinator, CoordinatorConfig, ScanRequest, ScanStatus};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::database::Database;
 use super::output;
 use super::{Format, ScanArgs};
 
-/// Runs a scan and prints its result; exits non-zero only when the scan failed.
+/// Exit code of a scan that finished `partial`: some scopes were not fully covered.
+const EXIT_PARTIAL: u8 = 2;
+
+/// Runs a scan and prints its result; exits 0 when it completed, 2 when it is partial and
+/// 1 when it failed or was cancelled.
 pub(crate) async fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    let connectors = selected_connectors(&args)?;
     let rule_book = Arc::new(rule_book::RuleBook::embedded().context("loading the rule book")?);
     let database = Database::open(args.data_dir.data_dir.clone()).await?;
-    let result = scan(&database, rule_book, args).await;
+    let result = scan(&database, rule_book, args, connectors).await;
     database.close().await;
     result
+}
+
+/// Returns the connectors of `--config`, narrowed to the `--connector` names.
+fn selected_connectors(args: &ScanArgs) -> anyhow::Result<Vec<ConnectorSpec>> {
+    let Some(path) = &args.config else {
+        return Ok(Vec::new());
+    };
+    let specs = super::connectors::file::load(path)?;
+    if args.connectors.is_empty() {
+        return Ok(specs);
+    }
+    for name in &args.connectors {
+        if !specs.iter().any(|spec| &spec.name == name) {
+            let known: Vec<&str> = specs.iter().map(|spec| spec.name.as_str()).collect();
+            bail!(
+                "--connector `{name}` is not in `{}`; it lists {}",
+                path.display(),
+                known.join(", ")
+            );
+        }
+    }
+    Ok(specs
+        .into_iter()
+        .filter(|spec| args.connectors.contains(&spec.name))
+        .collect())
 }
 
 async fn scan(
     database: &Database,
     rule_book: Arc<rule_book::RuleBook>,
     args: ScanArgs,
+    connectors: Vec<ConnectorSpec>,
 ) -> anyhow::Result<ExitCode> {
-    let mut options = CodeScanOptions::default();
+    let sources = super::connectors::source_registry();
+    let mut config = CoordinatorConfig::new(database.store.clone(), rule_book, sources);
     if let Some(max_file_size) = args.max_file_size {
-        options.max_file_size = max_file_size;
+        config.code_options.max_file_size = max_file_size;
     }
-    let crawler = Arc::new(CodeCrawler::new(options));
-    let config = CoordinatorConfig::new(database.store.clone(), rule_book, crawler);
     let coordinator = Coordinator::spawn(config).await?;
 
     let progress = Arc::new(ScanProgress::default());
     let request = ScanRequest {
         tenant: args.tenant.clone(),
         targets: args.paths,
+        connectors,
         frameworks: args.frameworks,
-        requested_by: format!(
-            "cli:{}",
-            std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned())
-        ),
+        requested_by: cli_actor(),
         progress: progress.clone(),
     };
     let bar = progress_bar(progress);
@@ -54,15 +82,21 @@ async fn scan(
         ticker.abort();
         bar.finish_and_clear();
     }
-    coordinator.shutdown().await;
-    let outcome = match outcome? {
-        Finished::Outcome(outcome) => outcome,
-        Finished::Interrupted { scan_id, signal } => {
-            mark_interrupted(&database.store, &args.tenant, scan_id, signal).await?;
-            eprintln!("scan {scan_id} interrupted by {signal}; recorded as failed");
+    let outcome = match outcome {
+        Ok(Finished::Outcome(outcome)) => outcome,
+        Ok(Finished::Interrupted { scan_id, signal }) => {
+            let closed = cancel(&coordinator, &database.store, &args.tenant, scan_id, signal).await;
+            coordinator.shutdown().await;
+            closed?;
+            eprintln!("scan {scan_id} interrupted by {signal}; recorded as cancelled");
             return Ok(ExitCode::from(130));
         }
+        Err(error) => {
+            coordinator.shutdown().await;
+            return Err(error);
+        }
     };
+    coordinator.shutdown().await;
 
     let report = output::load_report(&database.store, &args.tenant, &outcome).await?;
     let text = match args.format {
@@ -71,9 +105,17 @@ async fn scan(
     };
     output::write_stdout(&text)?;
     Ok(match outcome.status {
-        ScanStatus::Failed => ExitCode::FAILURE,
-        ScanStatus::Completed | ScanStatus::Partial => ExitCode::SUCCESS,
+        ScanStatus::Completed => ExitCode::SUCCESS,
+        ScanStatus::Partial => ExitCode::from(EXIT_PARTIAL),
+        ScanStatus::Failed | ScanStatus::Cancelled => ExitCode::FAILURE,
     })
+}
+
+fn cli_actor() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned())
+    )
 }
 
 /// End of a scan run.
@@ -105,15 +147,24 @@ async fn run_until_signal(
     }
 }
 
-/// Closes an interrupted scan as failed, with an audit row, unless it finished meanwhile.
-async fn mark_interrupted(
+/// Cancels an interrupted scan through the coordinator, which stops its crawls, closes it
+/// `cancelled` and audits the cancel for the CLI user. A scan the coordinator no longer
+/// runs is closed as failed here, with its own audit row, unless it finished meanwhile.
+async fn cancel(
+    coordinator: &Coordinator,
     store: &store::Store,
     tenant: &str,
     scan_id: uuid::Uuid,
     signal: &str,
 ) -> anyhow::Result<()> {
-    let path = store::TenantPath::from_slug_path(tenant)?;
-    let mut tx = store.begin(&store::TenantContext::new(path)).await?;
+    let ctx = store::TenantContext::new(store::TenantPath::from_slug_path(tenant)?);
+    if coordinator
+        .cancel_scan_audited(&ctx, scan_id, &cli_actor())
+        .await?
+    {
+        return Ok(());
+    }
+    let mut tx = store.begin(&ctx).await?;
     let running = store::scans::get(&mut tx, scan_id)
         .await?
         .is_some_and(|scan| scan.status == "running");

@@ -7,9 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use agents::CodeScanOptions;
 use anyhow::Context;
-use coordinator::{CodeCrawler, Coordinator, CoordinatorConfig};
+use coordinator::{Coordinator, CoordinatorConfig};
 use gateway::{AppState, GatewayConfig};
 
 use super::DataDirArg;
@@ -159,9 +158,9 @@ async fn serve(
     listen: SocketAddr,
     grpc: GrpcListen,
 ) -> anyhow::Result<()> {
-    let crawler = Arc::new(CodeCrawler::new(CodeScanOptions::default()));
+    let sources = super::connectors::source_registry();
     let coordinator_config =
-        CoordinatorConfig::new(database.store.clone(), rule_book.clone(), crawler);
+        CoordinatorConfig::new(database.store.clone(), rule_book.clone(), sources);
     let coordinator = Arc::new(Coordinator::spawn(coordinator_config).await?);
     let grpc_state = coordinator::grpc::GrpcState::new(
         database.store.clone(),
