@@ -170,7 +170,7 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Polls a URL until it answers 200, or stops after 60 s with the server's log.
+# Polls a URL until it returns 200, or stops after 60 s and prints the end of the server's log.
 wait_ready() {
     local url="$1" log_file="$2" header="${3:-}"
     for _ in $(seq 1 600); do
@@ -186,7 +186,7 @@ PY
         fi
         sleep 0.1
     done
-    echo "error: $url did not answer 200 within 60 s; the server log ends with:" >&2
+    echo "error: $url did not return 200 within 60 s; the server log ends with:" >&2
     tail -n 20 "$log_file" >&2
     exit 1
 }

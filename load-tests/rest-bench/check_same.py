@@ -3,8 +3,8 @@
 Usage: check_same.py --gateway URL --fastapi URL --token-file FILE --paths FILE
 
 Each distinct path of the mix is requested once from each server. Both responses must
-be 200 with a full page (as many items as the path's limit, and a next_cursor), and
-their JSON bodies must parse to equal values: the same rows in the same order with the
+be 200 with a full page, meaning as many items as the path's limit and a next_cursor.
+Their JSON bodies must parse to equal values: the same rows in the same order with the
 same fields, and the same next_cursor. Key order inside objects is not compared,
 because the gateway writes JSON objects with sorted keys and Postgres stores jsonb keys
 in its own order. Exits with status 1 and names the first difference otherwise.
@@ -58,7 +58,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gateway", required=True, help="base URL of the gateway")
     parser.add_argument("--fastapi", required=True, help="base URL of the FastAPI reference")
-    parser.add_argument("--token-file", required=True, help="file holding the bearer token")
+    parser.add_argument("--token-file", required=True, help="file containing the bearer token")
     parser.add_argument("--paths", required=True, help="file with one URL path per line")
     args = parser.parse_args()
 

@@ -5,8 +5,8 @@
 -- psql variable: tenant_path, ltree path of the seeded tenant.
 --
 -- A cursor is the gateway's `<microseconds since the epoch>.<uuid>` of the row the page
--- starts after; the rows are picked at fixed fractions of the tenant's systems so the
--- later pages sit at the start, the middle and the end of the list.
+-- starts after. Those rows sit at fixed fractions of the tenant's systems, so the later
+-- pages come from the start, the middle and the end of the list.
 
 \set ON_ERROR_STOP on
 
