@@ -9,6 +9,7 @@ pub mod azure;
 pub mod catalogue;
 pub mod code;
 pub mod gcp;
+pub mod github;
 pub mod inventory;
 pub mod net;
 pub mod source;

@@ -4,6 +4,7 @@ mod artefacts;
 mod azure;
 mod config;
 mod gcp;
+mod github;
 mod inventory;
 mod languages;
 mod manifests;
