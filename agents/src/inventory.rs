@@ -195,7 +195,10 @@ pub enum InventoryError {
 }
 
 fn quoted_list(columns: &[String]) -> String {
-    let quoted: Vec<String> = columns.iter().map(|column| format!("\"{column}\"")).collect();
+    let quoted: Vec<String> = columns
+        .iter()
+        .map(|column| format!("\"{column}\""))
+        .collect();
     quoted.join(", ")
 }
 

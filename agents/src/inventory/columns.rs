@@ -71,7 +71,10 @@ pub(crate) struct Layout {
 
 impl Layout {
     /// Matches the header cells to the template columns.
-    pub(crate) fn from_header(header_row: u32, header: &[String]) -> Result<Layout, InventoryError> {
+    pub(crate) fn from_header(
+        header_row: u32,
+        header: &[String],
+    ) -> Result<Layout, InventoryError> {
         let mut layout = Layout {
             positions: [None; 8],
             unknown: Vec::new(),
@@ -163,8 +166,14 @@ mod tests {
     #[test]
     fn header_lists_unknown_columns() {
         let cells = header(&[
-            "vendor", "product", "purpose", "use category", "human review", "client facing",
-            "Licence cost", "",
+            "vendor",
+            "product",
+            "purpose",
+            "use category",
+            "human review",
+            "client facing",
+            "Licence cost",
+            "",
         ]);
         let layout = Layout::from_header(1, &cells).expect("valid header");
         assert_eq!(layout.unknown, vec!["Licence cost".to_owned()]);

@@ -83,7 +83,12 @@ pub(crate) fn declaration(entry: &InventoryEntry) -> Declaration {
     let processes_personal_data = if entry.data_categories.is_empty() {
         None
     } else {
-        Some(entry.data_categories.iter().any(|category| category.is_personal()))
+        Some(
+            entry
+                .data_categories
+                .iter()
+                .any(|category| category.is_personal()),
+        )
     };
     let human_oversight = if entry.human_review {
         HumanOversight::InTheLoop
@@ -156,8 +161,14 @@ mod tests {
     #[test]
     fn provider_is_recognised_from_whole_words() {
         assert_eq!(provider(&entry("OpenAI", "ChatGPT Team")), Some("openai"));
-        assert_eq!(provider(&entry("Microsoft", "Azure OpenAI")), Some("azure-openai"));
-        assert_eq!(provider(&entry("Acme", "Claude for Work")), Some("anthropic"));
+        assert_eq!(
+            provider(&entry("Microsoft", "Azure OpenAI")),
+            Some("azure-openai")
+        );
+        assert_eq!(
+            provider(&entry("Acme", "Claude for Work")),
+            Some("anthropic")
+        );
         assert_eq!(provider(&entry("Claudette Ltd", "Survey Pro")), None);
     }
 
@@ -173,13 +184,15 @@ mod tests {
 
     #[test]
     fn findings_share_root_and_differ_in_id() {
-        let [listed, declared] = entry_findings("inventory:tools.csv", "tools.csv", &entry("Acme", "A/B"));
+        let [listed, declared] =
+            entry_findings("inventory:tools.csv", "tools.csv", &entry("Acme", "A/B"));
         assert_eq!(listed.project_root, "Acme/A-B");
         assert_eq!(declared.project_root, "Acme/A-B");
         assert_eq!(listed.path, "acme/a%2fb");
         assert_ne!(listed.external_id, declared.external_id);
         assert_eq!(declared.subject, "tools.csv");
-        let read_back = Declaration::from_attributes(&declared.attributes).expect("valid attributes");
+        let read_back =
+            Declaration::from_attributes(&declared.attributes).expect("valid attributes");
         assert_eq!(read_back, declaration(&entry("Acme", "A/B")));
     }
 }

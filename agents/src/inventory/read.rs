@@ -171,13 +171,15 @@ fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, InventoryError> {
 }
 
 fn utf8(bytes: &[u8]) -> Result<Cow<'_, str>, InventoryError> {
-    std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|error| {
-        let valid = &bytes[..error.valid_up_to()];
-        let line = valid.iter().filter(|byte| **byte == b'\n').count() + 1;
-        InventoryError::Encoding {
-            message: format!("invalid byte on line {line}"),
-        }
-    })
+    std::str::from_utf8(bytes)
+        .map(Cow::Borrowed)
+        .map_err(|error| {
+            let valid = &bytes[..error.valid_up_to()];
+            let line = valid.iter().filter(|byte| **byte == b'\n').count() + 1;
+            InventoryError::Encoding {
+                message: format!("invalid byte on line {line}"),
+            }
+        })
 }
 
 fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, InventoryError> {

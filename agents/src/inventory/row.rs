@@ -94,11 +94,7 @@ impl Cells<'_> {
         let Some(position) = self.layout.position(column) else {
             return String::new();
         };
-        let spreadsheet_error = self
-            .raw
-            .cell_errors
-            .iter()
-            .find(|(at, _)| *at == position);
+        let spreadsheet_error = self.raw.cell_errors.iter().find(|(at, _)| *at == position);
         if let Some((_, error)) = spreadsheet_error {
             let reason = format!(
                 "the cell holds the spreadsheet error {error}: fix the formula or type the value"
@@ -124,7 +120,10 @@ impl Cells<'_> {
     fn name(&mut self, column: Column) -> String {
         let text = collapse_whitespace(&self.text(column));
         if text.is_empty() && !self.has_error(column) {
-            self.error(column, format!("is empty: write the {} name", column.name()));
+            self.error(
+                column,
+                format!("is empty: write the {} name", column.name()),
+            );
         }
         self.check_length(column, &text, MAX_NAME_CHARS);
         text
@@ -178,7 +177,9 @@ impl Cells<'_> {
             }
         }
         if categories.len() > 1 && categories.contains(&DataCategory::None) {
-            let reason = "\"none\" cannot be combined with other categories: remove \"none\" or the others".to_owned();
+            let reason =
+                "\"none\" cannot be combined with other categories: remove \"none\" or the others"
+                    .to_owned();
             self.error(Column::DataCategories, reason);
         }
         categories.sort();
@@ -216,6 +217,8 @@ impl Cells<'_> {
     }
 
     fn has_error(&self, column: Column) -> bool {
-        self.errors.iter().any(|error| error.column == column.name())
+        self.errors
+            .iter()
+            .any(|error| error.column == column.name())
     }
 }

@@ -149,12 +149,12 @@ async fn read_file(path: &Path) -> Result<Vec<u8>, CrawlError> {
     let io_error = |error: std::io::Error| {
         let message = format!("cannot read inventory `{}`: {error}", path.display());
         match error.kind() {
-            std::io::ErrorKind::NotFound => CrawlError::permanent(format!(
-                "{message}; check the connector's `path`"
-            )),
-            std::io::ErrorKind::PermissionDenied => CrawlError::permanent(format!(
-                "{message}; let the server's user read the file"
-            )),
+            std::io::ErrorKind::NotFound => {
+                CrawlError::permanent(format!("{message}; check the connector's `path`"))
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                CrawlError::permanent(format!("{message}; let the server's user read the file"))
+            }
             _ => CrawlError::transient(message),
         }
     };

@@ -209,8 +209,14 @@ mod tests {
 
     #[test]
     fn use_category_reads_spellings_and_aliases() {
-        assert_eq!(UseCategory::parse("Image-Analysis"), Some(UseCategory::ImageAnalysis));
-        assert_eq!(UseCategory::parse(" report drafting "), Some(UseCategory::Drafting));
+        assert_eq!(
+            UseCategory::parse("Image-Analysis"),
+            Some(UseCategory::ImageAnalysis)
+        );
+        assert_eq!(
+            UseCategory::parse(" report drafting "),
+            Some(UseCategory::Drafting)
+        );
         assert_eq!(UseCategory::parse("GIS"), Some(UseCategory::Gis));
         assert_eq!(UseCategory::parse("surveying"), None);
     }

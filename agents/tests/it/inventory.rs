@@ -33,7 +33,11 @@ fn row_error(row: u32, column: &str, reason: &str) -> RowError {
 fn expected_row_errors() -> Vec<RowError> {
     vec![
         row_error(6, "product", "is empty: write the product name"),
-        row_error(7, "human review", "\"maybe\" is not yes/no: write yes or no"),
+        row_error(
+            7,
+            "human review",
+            "\"maybe\" is not yes/no: write yes or no",
+        ),
         row_error(
             9,
             "product",
@@ -86,7 +90,10 @@ fn csv_cells_are_read_into_entries() {
         .expect("header is valid");
 
     let esri = &parsed.entries[1];
-    assert_eq!(esri.purpose, "Extracts building footprints from aerial imagery");
+    assert_eq!(
+        esri.purpose,
+        "Extracts building footprints from aerial imagery"
+    );
     assert_eq!(esri.use_category, UseCategory::Gis);
     assert_eq!(
         esri.data_categories,
@@ -110,7 +117,11 @@ fn csv_cells_are_read_into_entries() {
 
 #[test]
 fn row_error_reads_as_one_line() {
-    let error = row_error(7, "human review", "\"maybe\" is not yes/no: write yes or no");
+    let error = row_error(
+        7,
+        "human review",
+        "\"maybe\" is not yes/no: write yes or no",
+    );
     assert_eq!(
         error.to_string(),
         "row 7, column \"human review\": \"maybe\" is not yes/no: write yes or no"
@@ -168,8 +179,8 @@ fn missing_column_is_named() {
 
 #[test]
 fn template_imports_without_errors() {
-    let template = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../docs/connectors/inventory-template.csv");
+    let template =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/connectors/inventory-template.csv");
     let bytes = std::fs::read(template).expect("template exists");
     let parsed = parse_inventory(&bytes, InventoryFormat::Csv).expect("valid");
     assert!(parsed.row_errors.is_empty(), "{:?}", parsed.row_errors);
@@ -188,22 +199,57 @@ fn surveying_workbook() -> Vec<u8> {
     let sheet = workbook.add_worksheet();
     sheet.set_name("Inventory").expect("sheet name");
     let header = [
-        "Vendor", "Product", "Purpose", "Use category", "Data categories", "Human review",
-        "Client facing", "Owner",
+        "Vendor",
+        "Product",
+        "Purpose",
+        "Use category",
+        "Data categories",
+        "Human review",
+        "Client facing",
+        "Owner",
     ];
     for (column, name) in header.iter().enumerate() {
         sheet.write_string(2, column as u16, *name).expect("cell");
     }
     let text_rows = [
-        ["Hometrack", "AVM Pro", "Values homes", "valuation", "property", "", "", "Valuation team"],
-        ["=SUM(A1:A2)", "Formula Tool", "Kept as text", "other", "", "", "", ""],
-        ["Otter.ai", "Otter", "Writes meeting notes", "transcription", "personal", "maybe", "no", ""],
+        [
+            "Hometrack",
+            "AVM Pro",
+            "Values homes",
+            "valuation",
+            "property",
+            "",
+            "",
+            "Valuation team",
+        ],
+        [
+            "=SUM(A1:A2)",
+            "Formula Tool",
+            "Kept as text",
+            "other",
+            "",
+            "",
+            "",
+            "",
+        ],
+        [
+            "Otter.ai",
+            "Otter",
+            "Writes meeting notes",
+            "transcription",
+            "personal",
+            "maybe",
+            "no",
+            "",
+        ],
     ];
     for (offset, cells) in text_rows.iter().enumerate() {
         let row = 3 + offset as u32;
         for (column, value) in cells.iter().enumerate() {
             if !value.is_empty() {
-                sheet.write_string(row, column as u16, *value).expect("cell");
+                sheet
+                    .write_string(row, column as u16, *value)
+                    .expect("cell");
             }
         }
     }
@@ -233,11 +279,18 @@ fn xlsx_rows_are_checked_like_csv() {
         .collect();
     assert_eq!(
         rows,
-        vec![(4, "Hometrack", true, false), (5, "=SUM(A1:A2)", false, true)]
+        vec![
+            (4, "Hometrack", true, false),
+            (5, "=SUM(A1:A2)", false, true)
+        ]
     );
     assert_eq!(
         parsed.row_errors,
-        vec![row_error(6, "human review", "\"maybe\" is not yes/no: write yes or no")]
+        vec![row_error(
+            6,
+            "human review",
+            "\"maybe\" is not yes/no: write yes or no"
+        )]
     );
 }
 
@@ -264,7 +317,10 @@ async fn crawl(path: &Path) -> (Vec<Finding>, CrawlReport) {
     let findings = Arc::new(Mutex::new(Vec::new()));
     let collected = Arc::clone(&findings);
     let sink: FindingSink = Arc::new(move |finding| collected.lock().expect("lock").push(finding));
-    let report = source.crawl(&scopes[0], sink).await.expect("crawl succeeds");
+    let report = source
+        .crawl(&scopes[0], sink)
+        .await
+        .expect("crawl succeeds");
     let findings = findings.lock().expect("lock").clone();
     (findings, report)
 }
@@ -284,7 +340,9 @@ async fn crawl_emits_entry_and_declaration_per_good_row() {
 
     let entry = findings
         .iter()
-        .find(|finding| finding.kind == FindingKind::InventoryEntry && finding.subject == "OpenAI ChatGPT Team")
+        .find(|finding| {
+            finding.kind == FindingKind::InventoryEntry && finding.subject == "OpenAI ChatGPT Team"
+        })
         .expect("ChatGPT entry");
     assert_eq!(entry.path, "openai/chatgpt team");
     assert_eq!(entry.project_root, "OpenAI/ChatGPT Team");
@@ -297,7 +355,10 @@ async fn crawl_emits_entry_and_declaration_per_good_row() {
         ("owner", "Head of surveying"),
         ("product", "ChatGPT Team"),
         ("provider", "openai"),
-        ("purpose", "Drafts survey report sections from surveyor notes"),
+        (
+            "purpose",
+            "Drafts survey report sections from surveyor notes",
+        ),
         ("use_category", "drafting"),
         ("vendor", "OpenAI"),
     ];
@@ -324,7 +385,9 @@ async fn declaration_finding_carries_the_row_facts() {
 
     let declared = findings
         .iter()
-        .find(|finding| finding.kind == FindingKind::Declaration && finding.project_root == "Intercom/Fin")
+        .find(|finding| {
+            finding.kind == FindingKind::Declaration && finding.project_root == "Intercom/Fin"
+        })
         .expect("Fin declaration");
     let expected = Declaration {
         name: Some("Intercom Fin".to_owned()),
@@ -407,7 +470,9 @@ async fn xlsx_file_is_crawled() {
     assert_eq!(report.num_items, 2);
     assert_eq!(
         report.issues,
-        vec!["tools.xlsx: row 6, column \"human review\": \"maybe\" is not yes/no: write yes or no"]
+        vec![
+            "tools.xlsx: row 6, column \"human review\": \"maybe\" is not yes/no: write yes or no"
+        ]
     );
 }
 
@@ -426,17 +491,26 @@ async fn missing_or_empty_file_fails_permanently() {
         .build(&spec(folder.path().join("absent.csv")))
         .expect("valid config");
     let scope = &missing.scopes().await.expect("scopes")[0];
-    let error = missing.crawl(scope, Arc::clone(&sink)).await.expect_err("no file");
+    let error = missing
+        .crawl(scope, Arc::clone(&sink))
+        .await
+        .expect_err("no file");
     assert!(error.permanent);
     assert!(error.message.contains("absent.csv"), "{}", error.message);
 
     let empty_path = folder.path().join("empty.csv");
     std::fs::write(&empty_path, b"").expect("write");
-    let empty = InventoryFactory.build(&spec(empty_path)).expect("valid config");
+    let empty = InventoryFactory
+        .build(&spec(empty_path))
+        .expect("valid config");
     let scope = &empty.scopes().await.expect("scopes")[0];
     let error = empty.crawl(scope, sink).await.expect_err("empty file");
     assert!(error.permanent);
-    assert!(error.message.contains("the inventory file is empty"), "{}", error.message);
+    assert!(
+        error.message.contains("the inventory file is empty"),
+        "{}",
+        error.message
+    );
 }
 
 #[test]
@@ -454,13 +528,21 @@ fn factory_rejects_unknown_format_and_fields() {
     assert!(error.message.contains("set `format`"), "{}", error.message);
 
     let error = InventoryFactory
-        .build(&spec(serde_json::json!({ "path": "tools.csv", "sheet": "x" })))
+        .build(&spec(
+            serde_json::json!({ "path": "tools.csv", "sheet": "x" }),
+        ))
         .err()
         .expect("unknown field");
-    assert!(error.message.contains("unknown field `sheet`"), "{}", error.message);
+    assert!(
+        error.message.contains("unknown field `sheet`"),
+        "{}",
+        error.message
+    );
 
     let source = InventoryFactory
-        .build(&spec(serde_json::json!({ "path": "export", "format": "XLSX" })))
+        .build(&spec(
+            serde_json::json!({ "path": "export", "format": "XLSX" }),
+        ))
         .expect("format given");
     assert_eq!(source.provider(), "inventory");
 }
