@@ -7,7 +7,7 @@ use wiremock::matchers::{body_string_contains, header, header_regex, method, pat
 use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 
 /// Account of the base credentials.
-pub const ACCOUNT: &str = "111122223333";
+pub(crate) const ACCOUNT: &str = "111122223333";
 
 /// Priority of the empty answers every test mounts first; lower numbers win in wiremock.
 const FALLBACK: u8 = 50;
@@ -35,14 +35,14 @@ fn rest_listings() -> Vec<(&'static str, &'static str, Value)> {
 }
 
 /// The fake endpoint.
-pub struct FakeAws {
+pub(crate) struct FakeAws {
     /// The wiremock server.
-    pub server: MockServer,
+    pub(crate) server: MockServer,
 }
 
 impl FakeAws {
     /// Starts the server on 127.0.0.1 and answers `GetCallerIdentity` for [`ACCOUNT`].
-    pub async fn start() -> FakeAws {
+    pub(crate) async fn start() -> FakeAws {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let server = MockServer::builder().listener(listener).start().await;
         let fake = FakeAws { server };
@@ -58,12 +58,12 @@ impl FakeAws {
     }
 
     /// Connector config for the base account in `regions`.
-    pub fn config(&self, regions: &[&str]) -> Value {
+    pub(crate) fn config(&self, regions: &[&str]) -> Value {
         json!({"accounts": [ACCOUNT], "regions": regions, "endpoint_url": self.server.uri()})
     }
 
     /// Answers every listing in `region` with an empty page, below any test's own mocks.
-    pub async fn empty_region(&self, region: &str) {
+    pub(crate) async fn empty_region(&self, region: &str) {
         for (operation, member) in SAGEMAKER_LISTINGS {
             sagemaker(region, operation)
                 .respond_with(aws_json(json!({ member: [] })))
@@ -83,12 +83,21 @@ impl FakeAws {
     }
 
     /// Mounts `mock`.
-    pub async fn mount(&self, mock: Mock) {
+    pub(crate) async fn mount(&self, mock: Mock) {
         mock.mount(&self.server).await;
     }
 
+    /// Requests received whose form body contains `fragment` (STS).
+    pub(crate) async fn count_body(&self, fragment: &str) -> usize {
+        let requests = self.server.received_requests().await.unwrap_or_default();
+        requests
+            .iter()
+            .filter(|request| String::from_utf8_lossy(&request.body).contains(fragment))
+            .count()
+    }
+
     /// Requests received whose `X-Amz-Target` or path names `operation`.
-    pub async fn count(&self, operation: &str) -> usize {
+    pub(crate) async fn count(&self, operation: &str) -> usize {
         let requests = self.server.received_requests().await.unwrap_or_default();
         requests
             .iter()
@@ -105,47 +114,47 @@ impl FakeAws {
 }
 
 /// Matches requests signed for `region`.
-pub fn in_region(region: &str) -> MockBuilder {
+pub(crate) fn in_region(region: &str) -> MockBuilder {
     Mock::given(header_regex("authorization", &format!("/{region}/")))
 }
 
 /// Matches one SageMaker operation in `region`.
-pub fn sagemaker(region: &str, operation: &str) -> MockBuilder {
+pub(crate) fn sagemaker(region: &str, operation: &str) -> MockBuilder {
     in_region(region)
         .and(method("POST"))
         .and(header("x-amz-target", format!("SageMaker.{operation}").as_str()))
 }
 
 /// Matches one REST (Bedrock, Lambda) route in `region`.
-pub fn rest(region: &str, verb: &str, route: &str) -> MockBuilder {
+pub(crate) fn rest(region: &str, verb: &str, route: &str) -> MockBuilder {
     in_region(region).and(method(verb)).and(path(route))
 }
 
 /// A 200 answer of the AWS JSON 1.1 protocol (SageMaker, Organizations).
-pub fn aws_json(body: Value) -> ResponseTemplate {
+pub(crate) fn aws_json(body: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(body.to_string(), "application/x-amz-json-1.1")
 }
 
 /// A 200 answer of the REST JSON protocol (Bedrock, Lambda, Account).
-pub fn rest_json(body: Value) -> ResponseTemplate {
+pub(crate) fn rest_json(body: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(body.to_string(), "application/json")
 }
 
 /// An error answer as AWS sends it for JSON protocols: the code in both the
 /// `X-Amzn-ErrorType` header (REST JSON) and the `__type` member (JSON 1.1).
-pub fn aws_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
+pub(crate) fn aws_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
     ResponseTemplate::new(status)
         .insert_header("x-amzn-errortype", code)
         .set_body_raw(json!({"__type": code, "message": message}).to_string(), "application/x-amz-json-1.1")
 }
 
 /// An XML answer (STS).
-pub fn xml(body: &str) -> ResponseTemplate {
+pub(crate) fn xml(body: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(body.to_owned(), "text/xml")
 }
 
 /// An STS error answer.
-pub fn sts_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
+pub(crate) fn sts_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_raw(
         format!(
             "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>c6104cbe</RequestId></ErrorResponse>"

@@ -22,7 +22,7 @@ const VENV: &str = "/var/tmp/secruna-py";
 static ENVIRONMENT: Once = Once::new();
 
 /// Turns off every credential source that could leave the machine before any SDK code runs.
-pub fn init() {
+pub(crate) fn init() {
     ENVIRONMENT.call_once(|| {
         // SAFETY: std's environment lock serialises this with every Rust reader; it runs
         // first in each test, before the test builds any SDK client or resolves a host.
@@ -33,7 +33,7 @@ pub fn init() {
 }
 
 /// Retries fast enough for tests: 4 attempts, 1 to 4 ms of backoff.
-pub fn fast_policy() -> RetryPolicy {
+pub(crate) fn fast_policy() -> RetryPolicy {
     RetryPolicy {
         max_attempts: 4,
         base_delay: Duration::from_millis(1),
@@ -44,12 +44,12 @@ pub fn fast_policy() -> RetryPolicy {
 }
 
 /// Rate limits high enough never to slow a test.
-pub fn fast_limits() -> Arc<RateLimits> {
+pub(crate) fn fast_limits() -> Arc<RateLimits> {
     RateLimits::new(BTreeMap::from([("aws".to_owned(), Quota::per_second(1000))]))
 }
 
 /// Builds a connector from `config` with static test keys.
-pub fn source(config: Value) -> Arc<dyn Source> {
+pub(crate) fn source(config: Value) -> Arc<dyn Source> {
     init();
     let spec = ConnectorSpec {
         name: "test-aws".into(),
@@ -61,7 +61,7 @@ pub fn source(config: Value) -> Arc<dyn Source> {
 }
 
 /// Crawls one scope and returns its report and findings, sorted by path then subject.
-pub async fn crawl(source: &dyn Source, scope: &Scope) -> (Result<CrawlReport, CrawlError>, Vec<Finding>) {
+pub(crate) async fn crawl(source: &dyn Source, scope: &Scope) -> (Result<CrawlReport, CrawlError>, Vec<Finding>) {
     let found = Arc::new(Mutex::new(Vec::new()));
     let sink_found = Arc::clone(&found);
     let sink: FindingSink = Arc::new(move |finding| sink_found.lock().unwrap().push(finding));
@@ -72,7 +72,7 @@ pub async fn crawl(source: &dyn Source, scope: &Scope) -> (Result<CrawlReport, C
 }
 
 /// Returns the scope with `id` or panics listing the ids.
-pub fn scope<'a>(scopes: &'a [Scope], id: &str) -> &'a Scope {
+pub(crate) fn scope<'a>(scopes: &'a [Scope], id: &str) -> &'a Scope {
     scopes.iter().find(|scope| scope.id == id).unwrap_or_else(|| {
         let ids: Vec<&str> = scopes.iter().map(|scope| scope.id.as_str()).collect();
         panic!("no scope `{id}` among {ids:?}")
@@ -80,21 +80,21 @@ pub fn scope<'a>(scopes: &'a [Scope], id: &str) -> &'a Scope {
 }
 
 /// The attributes of a finding as `key=value` lines, for exact comparisons.
-pub fn attributes(finding: &Finding) -> Vec<String> {
+pub(crate) fn attributes(finding: &Finding) -> Vec<String> {
     finding.attributes.iter().map(|(key, value)| format!("{key}={value}")).collect()
 }
 
 /// A moto server on a free port of 127.0.0.1, stopped when dropped.
-pub struct Moto {
+pub(crate) struct Moto {
     child: Child,
     /// Base URL, e.g. `http://127.0.0.1:40123`.
-    pub url: String,
+    pub(crate) url: String,
     bin_dir: PathBuf,
 }
 
 impl Moto {
     /// Starts moto; fails with an install hint when it is missing.
-    pub fn start() -> Moto {
+    pub(crate) fn start() -> Moto {
         init();
         let binary = moto_binary();
         let port = free_port();
@@ -112,7 +112,7 @@ impl Moto {
     }
 
     /// Runs the setup script with the venv's Python and returns what it printed.
-    pub fn run_setup(&self, script: &str) -> String {
+    pub(crate) fn run_setup(&self, script: &str) -> String {
         let python = self.bin_dir.join("python");
         let output = Command::new(&python)
             .args(["-c", script, &self.url])
