@@ -3,6 +3,7 @@
 //! Crawlers produce [`Finding`] values; in-process they travel as actor messages, and
 //! a remote agent or partner sends the same data as [`v1::Finding`] over gRPC.
 
+pub mod compat;
 mod declaration;
 mod finding;
 
