@@ -22,9 +22,9 @@ pub(super) fn render(data: &EvidenceData) -> String {
         escape(&title),
         escape(&title)
     );
-    let _ = write!(
+    let _ = writeln!(
         html,
-        "<p>Framework {} version {}. Rule book {}. Generated {} by {}. Audit chain head: {}.</p>\n",
+        "<p>Framework {} version {}. Rule book {}. Generated {} by {}. Audit chain head: {}.</p>",
         escape(&data.framework),
         escape(&data.framework_version),
         escape(&data.rule_book_version_hash),
