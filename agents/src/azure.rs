@@ -110,17 +110,17 @@ impl AzureSource {
                 settings.name
             )));
         }
-        Ok(listing
-            .items
-            .iter()
-            .map(|subscription| {
-                scope_of(
-                    &subscription.subscription_id,
-                    subscription.display_name.as_deref(),
-                    subscription.state.as_deref(),
-                )
-            })
-            .collect())
+        let mut scopes = Vec::new();
+        for subscription in &listing.items {
+            let id = &subscription.subscription_id;
+            if !config::is_subscription_id(id) {
+                tracing::warn!(subscription.id = %id, "skipping a subscription id that is not a GUID");
+                continue;
+            }
+            let display_name = subscription.display_name.as_deref();
+            scopes.push(scope_of(id, display_name, subscription.state.as_deref()));
+        }
+        Ok(scopes)
     }
 
     async fn crawl_scope(
@@ -134,6 +134,12 @@ impl AzureSource {
                 scope.id
             ))
         })?;
+        if !config::is_subscription_id(subscription) {
+            return Err(CrawlError::permanent(format!(
+                "azure scope `{}`: subscription id `{subscription}` is not a GUID",
+                scope.id
+            )));
+        }
         if let Some(state) = scope
             .param("state")
             .filter(|state| matches!(*state, "Disabled" | "Deleted"))

@@ -161,7 +161,7 @@ fn scope_of(project: &str) -> Scope {
     Scope::new(PROVIDER, format!("gcp:{project}")).with_param("project", project)
 }
 
-/// Whether `project` is safe to put in a URL path: lower-case letters, digits, `-`, and the
+/// Returns whether `project` is safe to put in a URL path: lower-case letters, digits, `-`, and the
 /// `:` and `.` of legacy domain-scoped ids.
 fn is_project_id(project: &str) -> bool {
     !project.is_empty()

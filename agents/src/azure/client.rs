@@ -29,7 +29,7 @@ pub(crate) struct Listing<T> {
 pub(crate) struct ArmClient {
     http: Arc<HttpClient>,
     settings: AzureSettings,
-    /// Token shared by every scope of the connector; the lock is held while a new token is
+    /// Token shared by every scope of the connector. The lock is held while a new token is
     /// fetched, so concurrent crawls wait for one request instead of each sending their own.
     token: Mutex<Option<AccessToken>>,
 }
@@ -164,7 +164,7 @@ impl ArmClient {
     }
 }
 
-/// Sends one token request and classifies the answer: 2xx is parsed, 429 and 5xx are
+/// Sends one token request and classifies the response: 2xx is parsed, 429 and 5xx are
 /// retried after the server's wait, and any other status fails with the endpoint's error
 /// code and description.
 async fn token_attempt(operation: &str, request: reqwest::RequestBuilder) -> Attempt<AccessToken> {

@@ -90,14 +90,11 @@ impl AzureSettings {
         let secret: SecretFields = serde_json::from_value(secret_value.clone())
             .map_err(|err| invalid(&name, &format!("secret: {}", describe_secret_error(&err))))?;
 
-        let tenant_id = match (config.tenant_id, secret.tenant_id) {
-            (Some(tenant), _) | (None, Some(tenant)) => tenant,
-            (None, None) => {
-                return Err(invalid(
-                    &name,
-                    "config: missing field `tenant_id`: set it to the directory id of the service principal",
-                ));
-            }
+        let Some(tenant_id) = config.tenant_id.or(secret.tenant_id) else {
+            return Err(invalid(
+                &name,
+                "config: missing field `tenant_id`: set it to the directory id of the service principal",
+            ));
         };
         check_path_segment(&name, "tenant_id", &tenant_id)?;
         check_non_empty(&name, "client_id", &config.client_id)?;
@@ -189,14 +186,19 @@ fn check_path_segment(name: &str, field: &str, value: &str) -> Result<(), CrawlE
     Ok(())
 }
 
-/// Accepts a subscription id in the GUID form Azure uses.
-fn check_subscription_id(name: &str, value: &str) -> Result<(), CrawlError> {
+/// Returns whether `value` is a subscription id in the GUID form Azure uses, and so safe
+/// to put in a URL path.
+pub(crate) fn is_subscription_id(value: &str) -> bool {
     let groups: Vec<&str> = value.split('-').collect();
     let lengths_match = groups.iter().map(|group| group.len()).eq([8, 4, 4, 4, 12]);
     let hex_only = groups
         .iter()
         .all(|group| group.chars().all(|c| c.is_ascii_hexdigit()));
-    if !(lengths_match && hex_only) {
+    lengths_match && hex_only
+}
+
+fn check_subscription_id(name: &str, value: &str) -> Result<(), CrawlError> {
+    if !is_subscription_id(value) {
         return Err(invalid(
             name,
             &format!(

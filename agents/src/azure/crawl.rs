@@ -36,8 +36,8 @@ impl Operation {
     }
 }
 
-/// Whether a listing covers a whole service of the subscription or the children of one
-/// resource; an absent service skips the service, an absent child only adds an issue.
+/// Reach of a listing: a whole service of the subscription, or the children of one
+/// resource. An absent service skips the service, but an absent child only adds an issue.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Level {
     Service,

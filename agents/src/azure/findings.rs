@@ -314,7 +314,7 @@ const GPAI_PREFIXES: &[&str] = &[
     "ai21-jamba",
 ];
 
-/// Whether a model name names a general-purpose AI model.
+/// Returns whether a model name names a general-purpose AI model.
 pub(crate) fn is_gpai_model(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     GPAI_PREFIXES.iter().any(|prefix| lower.starts_with(prefix))

@@ -1,7 +1,7 @@
 //! Azure Resource Manager response shapes the connector reads.
 //!
 //! Only `id` and `name` are required on a resource. Every other field is optional here,
-//! because ARM leaves out properties it has no value for; a missing field makes the
+//! because ARM leaves out properties it has no value for. A missing field makes the
 //! matching finding attribute absent and changes nothing else.
 
 use std::collections::BTreeMap;

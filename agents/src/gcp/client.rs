@@ -25,7 +25,7 @@ pub(crate) struct Listing<T> {
 }
 
 /// One list call: the limiter scope it runs under, its name in messages, the first page's
-/// URL and the JSON field that holds the items.
+/// URL and the JSON field that contains the items.
 pub(crate) struct ListCall<'a> {
     /// Limiter scope, the project id.
     pub(crate) limiter_scope: &'a str,
@@ -33,7 +33,7 @@ pub(crate) struct ListCall<'a> {
     pub(crate) operation: &'a str,
     /// URL of the first page, without a page token.
     pub(crate) url: String,
-    /// Field of the response that holds the items, such as `models`.
+    /// Field of the response that contains the items, such as `models`.
     pub(crate) items_key: &'a str,
 }
 
@@ -41,7 +41,7 @@ pub(crate) struct ListCall<'a> {
 pub(crate) struct GoogleClient {
     http: Arc<HttpClient>,
     settings: GcpSettings,
-    /// Token shared by every scope of the connector; the lock is held while a new token is
+    /// Token shared by every scope of the connector. The lock is held while a new token is
     /// fetched, so concurrent crawls wait for one exchange instead of each sending their own.
     token: Mutex<Option<AccessToken>>,
 }
@@ -179,7 +179,7 @@ fn with_page_token(url: &str, token: Option<&str>) -> String {
     format!("{url}{separator}{query}")
 }
 
-/// Sends one token request and classifies the answer: 2xx is parsed, 429 and 5xx are
+/// Sends one token request and classifies the response: 2xx is parsed, 429 and 5xx are
 /// retried after the server's wait, and any other status fails with the endpoint's error
 /// code and description.
 async fn token_attempt(operation: &str, request: reqwest::RequestBuilder) -> Attempt<AccessToken> {

@@ -79,7 +79,7 @@ struct ConfigFields {
     max_pages: Option<u32>,
 }
 
-/// Where Vertex AI calls go.
+/// Base URL choice of Vertex AI calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum VertexBase {
     /// The regional endpoint `https://{location}-aiplatform.googleapis.com`.
@@ -111,7 +111,7 @@ pub(crate) struct GcpSettings {
     pub(crate) locations: Vec<String>,
     /// Workbench locations (zones, or `-` for all) to crawl in every project.
     pub(crate) workbench_locations: Vec<String>,
-    /// Where the signed assertion is exchanged for an access token.
+    /// Token endpoint that exchanges the signed assertion for an access token.
     pub(crate) token_uri: Url,
     /// Cloud Resource Manager base URL.
     pub(crate) resource_manager_url: Url,

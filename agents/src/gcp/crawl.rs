@@ -43,7 +43,7 @@ const INSTANCES: Listed = Listed {
     items_key: "instances",
 };
 
-/// What a listing's error means for the rest of the crawl.
+/// Effect of a listing's error on the rest of the crawl.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Settled {
     /// Go on with the next listing.
@@ -256,14 +256,14 @@ impl Run<'_> {
     }
 }
 
-/// Whether a 403 message says the API is not enabled in the project (the older
-/// `accessNotConfigured` wording).
+/// Returns whether a 403 message reports that the API is not enabled in the project (the
+/// older `accessNotConfigured` wording).
 fn is_api_disabled(message: &str) -> bool {
     message.contains("Access Not Configured") || message.contains("accessNotConfigured")
 }
 
-/// Whether a 400 message is about the location, as Google answers for a location the
-/// service does not offer.
+/// Returns whether a 400 message is about the location, as Google returns for a location
+/// the service does not offer.
 fn names_location(message: &str) -> bool {
     let lower = message.to_ascii_lowercase();
     lower.contains("location") || lower.contains("region")

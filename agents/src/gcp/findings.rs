@@ -80,9 +80,9 @@ impl ProjectContext<'_> {
         }
     }
 
-    /// Findings of one location's models and endpoints. An endpoint, the models deployed on
-    /// it and the deployments share the endpoint's project root; links are read from both
-    /// the endpoint's `deployedModels` and the model's `deployedModels`.
+    /// Builds the findings of one location's models and endpoints. An endpoint, the models
+    /// deployed on it and its deployed models share the endpoint's project root. The links
+    /// come from both the endpoint's `deployedModels` and the model's `deployedModels`.
     pub(crate) fn vertex(&self, models: &[Model], endpoints: &[Endpoint]) -> Vec<Finding> {
         let endpoint_roots: HashMap<&str, String> = endpoints
             .iter()
@@ -317,7 +317,7 @@ const GPAI_PREFIXES: &[&str] = &[
     "gpt-oss",
 ];
 
-/// Whether a model name names a general-purpose AI model.
+/// Returns whether a model name names a general-purpose AI model.
 pub(crate) fn is_gpai_model(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     GPAI_PREFIXES.iter().any(|prefix| lower.starts_with(prefix))

@@ -76,7 +76,7 @@ pub(crate) struct ContainerSpec {
     pub(crate) image_uri: Option<String>,
 }
 
-/// Where a model came from.
+/// Origin of a model.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ModelSourceInfo {

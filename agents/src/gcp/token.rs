@@ -144,7 +144,7 @@ pub(crate) struct AccessToken {
 }
 
 impl AccessToken {
-    /// Whether the token can still be used at `now`, keeping [`REFRESH_MARGIN`] spare.
+    /// Returns whether the token can still be used at `now`, keeping [`REFRESH_MARGIN`] spare.
     pub(crate) fn is_fresh(&self, now: Instant) -> bool {
         now + REFRESH_MARGIN < self.expires_at
     }

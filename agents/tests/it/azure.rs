@@ -121,45 +121,27 @@ async fn mount_workspaces(server: &MockServer, subscription: &str) {
 async fn mount_children(server: &MockServer, subscription: &str) {
     let base = format!("/subscriptions/{subscription}");
     let ws = format!("{base}/{FRAUD_WS}");
-    let get = |name: &str| ok(fixture(name, server, subscription));
-    mount_get(
-        server,
-        &format!("{ws}/onlineEndpoints"),
-        "2024-10-01",
-        get("online-endpoints.json"),
-    )
-    .await;
-    let deployments = format!("{ws}/onlineEndpoints/fraud-score/deployments");
-    mount_get(
-        server,
-        &deployments,
-        "2024-10-01",
-        get("online-deployments.json"),
-    )
-    .await;
-    mount_get(
-        server,
-        &format!("{ws}/models"),
-        "2024-10-01",
-        get("models.json"),
-    )
-    .await;
-    let chat = format!("{base}/{AI_ACCOUNTS}/chat-prod/deployments");
-    mount_get(
-        server,
-        &chat,
-        "2024-10-01",
-        get("chat-prod-deployments.json"),
-    )
-    .await;
-    let hub = format!("{base}/{AI_ACCOUNTS}/foundry-hub/deployments");
-    mount_get(
-        server,
-        &hub,
-        "2024-10-01",
-        get("foundry-hub-deployments.json"),
-    )
-    .await;
+    let children = [
+        (format!("{ws}/onlineEndpoints"), "online-endpoints.json"),
+        (
+            format!("{ws}/onlineEndpoints/fraud-score/deployments"),
+            "online-deployments.json",
+        ),
+        (format!("{ws}/models"), "models.json"),
+        (
+            format!("{base}/{AI_ACCOUNTS}/chat-prod/deployments"),
+            "chat-prod-deployments.json",
+        ),
+        (
+            format!("{base}/{AI_ACCOUNTS}/foundry-hub/deployments"),
+            "foundry-hub-deployments.json",
+        ),
+    ];
+    for (route, name) in children {
+        let body = fixture(name, server, subscription);
+        mount_get(server, &route, "2024-10-01", ok(body)).await;
+    }
+
     // Workspaces other than ws-fraud have no children.
     Mock::given(method("GET"))
         .and(path_regex(r"/(onlineEndpoints|models|deployments)$"))

@@ -62,7 +62,8 @@ fn key_file() -> Value {
     serde_json::from_str(&fixture_text("service-account.json")).unwrap()
 }
 
-/// A connector spec whose every base URL and token URI point at `server`.
+/// Builds a connector spec whose base URLs point at `server` and whose token URI and
+/// Notebooks URL point at `token_server`.
 fn spec(server: &str, token_server: &str, projects: &[&str], locations: &[&str]) -> ConnectorSpec {
     let mut config = json!({
         "locations": locations,

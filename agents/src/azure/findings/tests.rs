@@ -88,7 +88,7 @@ fn openai_deployment_names_model_and_account() {
 }
 
 #[test]
-fn non_openai_model_in_ai_services_is_ai_services_deployment() {
+fn other_model_format_is_ai_services_deployment() {
     let deployment: Deployment = serde_json::from_value(json!({
         "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/hub/deployments/embed",
         "name": "embed",

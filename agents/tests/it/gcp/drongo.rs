@@ -56,7 +56,7 @@ fn free_port() -> u16 {
 }
 
 impl Drongo {
-    /// Starts drongo and waits until it answers, for at most 20 seconds.
+    /// Starts drongo and waits until it responds, for at most 20 seconds.
     async fn start() -> Drongo {
         let binary = drongo_binary();
         let port = free_port();
