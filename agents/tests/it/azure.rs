@@ -247,6 +247,14 @@ fn expected_without(server: &MockServer, subscription: &str, prefix: &str) -> Va
     Value::Array(kept.collect())
 }
 
+async fn requests_to(server: &MockServer, route: &str) -> usize {
+    let requests = server.received_requests().await.unwrap_or_default();
+    requests
+        .iter()
+        .filter(|request| request.url.path() == route)
+        .count()
+}
+
 fn complete(num_items: u64) -> CrawlReport {
     CrawlReport {
         num_items,
@@ -662,4 +670,51 @@ async fn next_link_to_other_host_is_not_followed() {
         report.incomplete[0]
     );
     assert_eq!(report.num_items, 11);
+}
+
+#[tokio::test]
+async fn foreign_or_deleted_children_are_issues() {
+    let server = MockServer::start().await;
+    mount_token(&server).await;
+    let mut accounts = fixture("accounts.json", &server, SUB_A);
+    let foreign = format!("/subscriptions/{SUB_B}/{AI_ACCOUNTS}/chat-prod");
+    accounts["value"][0]["id"] = json!(foreign);
+    let accounts_mock = Mock::given(method("GET"))
+        .and(path(accounts_route(SUB_A)))
+        .respond_with(ok(accounts))
+        .with_priority(1);
+    accounts_mock.mount(&server).await;
+    let deleted = format!("/subscriptions/{SUB_A}/{FRAUD_WS}/models");
+    let not_found =
+        json!({"error": {"code": "ResourceNotFound", "message": "The workspace was not found."}});
+    mount_get(
+        &server,
+        &deleted,
+        "2024-10-01",
+        ResponseTemplate::new(404).set_body_json(not_found),
+    )
+    .await;
+    mount_subscription(&server, SUB_A).await;
+
+    let (result, findings) = crawl(&source(&server, &[SUB_A]), &scope(SUB_A)).await;
+
+    let report = result.unwrap();
+    assert_eq!(
+        report.issues,
+        [
+            "list registered models of workspace `ws-fraud` skipped: The workspace was not found."
+                .to_owned(),
+            format!(
+                "resource id `{foreign}` is not an ARM id in subscription {SUB_A}: its child resources were not listed"
+            ),
+        ]
+    );
+    assert!(report.is_complete());
+    // The two models and the two deployments of the foreign account are missing.
+    assert_eq!(report.num_items, 9);
+    assert_eq!(
+        requests_to(&server, &format!("{foreign}/deployments")).await,
+        0
+    );
+    assert!(!findings.iter().any(|f| f.subject == "azure-ml-model"));
 }
