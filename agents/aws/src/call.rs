@@ -64,7 +64,11 @@ pub(crate) struct Caller {
 impl Caller {
     /// Runs one SDK call (one `send()` per attempt) under the retry layer; `operation` is
     /// also the IAM permission it needs, e.g. `sagemaker:ListEndpoints`.
-    pub(crate) async fn call<T, E, F, Fut>(&self, operation: &str, mut send: F) -> Result<T, CallError>
+    pub(crate) async fn call<T, E, F, Fut>(
+        &self,
+        operation: &str,
+        mut send: F,
+    ) -> Result<T, CallError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
@@ -184,7 +188,11 @@ where
             if status >= 500 {
                 return Attempt::Retry {
                     wait: None,
-                    error: CallError::Status { operation, status, message },
+                    error: CallError::Status {
+                        operation,
+                        status,
+                        message,
+                    },
                 };
             }
             Attempt::Fail(CallError::Malformed { operation, message })
@@ -218,28 +226,58 @@ fn classify_service<T>(
     if is_aws_throttling_code(code) || status == 429 {
         return Attempt::Retry {
             wait: None,
-            error: CallError::Throttled { operation, attempts: 1 },
+            error: CallError::Throttled {
+                operation,
+                attempts: 1,
+            },
         };
     }
     if DENIED_CODES.contains(&code) {
         let permission = operation.clone();
-        return Attempt::Fail(CallError::Denied { operation, permission, message: described });
+        return Attempt::Fail(CallError::Denied {
+            operation,
+            permission,
+            message: described,
+        });
     }
     let lower = message.to_lowercase();
     if NOT_ENABLED_CODES.contains(&code)
-        || NOT_AVAILABLE_PHRASES.iter().any(|phrase| lower.contains(phrase))
+        || NOT_AVAILABLE_PHRASES
+            .iter()
+            .any(|phrase| lower.contains(phrase))
     {
-        return Attempt::Fail(CallError::NotEnabled { operation, message: described });
+        return Attempt::Fail(CallError::NotEnabled {
+            operation,
+            message: described,
+        });
+    }
+    if code.starts_with("ExpiredToken") || code == "RequestExpired" {
+        // An assumed session ran out mid-crawl: a new crawl of the scope assumes the role
+        // again, so report it as a passing failure rather than a permanent 4xx.
+        return Attempt::Fail(CallError::Transport {
+            operation,
+            message: described,
+        });
     }
     if (200..300).contains(&status) {
         // A success status whose body did not parse: the SDK reports it as an unhandled
         // service error without a code.
-        return Attempt::Fail(CallError::Malformed { operation, message: described });
+        return Attempt::Fail(CallError::Malformed {
+            operation,
+            message: described,
+        });
     }
     if status == 404 || code == "ResourceNotFoundException" {
-        return Attempt::Fail(CallError::NotFound { operation, message: described });
+        return Attempt::Fail(CallError::NotFound {
+            operation,
+            message: described,
+        });
     }
-    let error = CallError::Status { operation, status, message: described };
+    let error = CallError::Status {
+        operation,
+        status,
+        message: described,
+    };
     if status >= 500 {
         Attempt::Retry { wait: None, error }
     } else {
@@ -255,7 +293,9 @@ fn bare_code(code: &str) -> &str {
 
 fn is_dns_failure(message: &str) -> bool {
     let lower = message.to_lowercase();
-    DNS_FAILURE_PHRASES.iter().any(|phrase| lower.contains(phrase))
+    DNS_FAILURE_PHRASES
+        .iter()
+        .any(|phrase| lower.contains(phrase))
 }
 
 /// Formats an SDK error with the `Display` of each cause. The SDK's `Debug` form (and

@@ -85,8 +85,14 @@ impl fmt::Debug for AwsSecret {
         f.debug_struct("AwsSecret")
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &"<redacted>")
-            .field("session_token", &self.session_token.as_ref().map(|_| "<redacted>"))
-            .field("external_id", &self.external_id.as_ref().map(|_| "<redacted>"))
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "external_id",
+                &self.external_id.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -118,7 +124,7 @@ pub enum ConfigError {
     Field {
         /// Field name, with an index for list entries.
         field: String,
-        /// What is wrong and how to fix it.
+        /// Description of the problem and its fix.
         message: String,
     },
 }
@@ -130,10 +136,11 @@ impl AwsConfig {
             serde_json::Value::Null => serde_json::Value::Object(Default::default()),
             other => other.clone(),
         };
-        let config: AwsConfig = serde_json::from_value(value).map_err(|error| ConfigError::Json {
-            part: "config",
-            message: error.to_string(),
-        })?;
+        let config: AwsConfig =
+            serde_json::from_value(value).map_err(|error| ConfigError::Json {
+                part: "config",
+                message: error.to_string(),
+            })?;
         config.validate()?;
         Ok(config)
     }
@@ -187,7 +194,10 @@ impl AwsConfig {
         if !["aws", "aws-cn", "aws-us-gov"].contains(&self.partition.as_str()) {
             return Err(field_error(
                 "partition",
-                format!("`{}` is not a partition: use aws, aws-cn or aws-us-gov", self.partition),
+                format!(
+                    "`{}` is not a partition: use aws, aws-cn or aws-us-gov",
+                    self.partition
+                ),
             ));
         }
         Ok(())
@@ -214,7 +224,10 @@ impl AwsConfig {
             return Err(field_error("max_pages", "must be at least 1"));
         }
         if self.rate_calls == Some(0) {
-            return Err(field_error("rate_calls", "must be at least 1, or remove the field"));
+            return Err(field_error(
+                "rate_calls",
+                "must be at least 1, or remove the field",
+            ));
         }
         if self.rate_window_seconds == 0 {
             return Err(field_error("rate_window_seconds", "must be at least 1"));
@@ -254,12 +267,12 @@ impl AwsSecret {
     }
 }
 
-/// Whether `value` is a 12-digit AWS account id.
+/// Returns whether `value` is a 12-digit AWS account id.
 pub fn is_account_id(value: &str) -> bool {
     value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Whether `value` has the form of a region name such as `eu-west-1` or `us-gov-east-1`.
+/// Returns whether `value` has the form of a region name such as `eu-west-1` or `us-gov-east-1`.
 pub fn is_region_name(value: &str) -> bool {
     let parts: Vec<&str> = value.split('-').collect();
     let Some((number, words)) = parts.split_last() else {
@@ -291,7 +304,9 @@ fn check_url(field: &str, url: &str) -> Result<(), ConfigError> {
     }
     Err(field_error(
         field,
-        format!("`{url}` is not an http(s) URL: use a URL such as https://sagemaker.eu-west-1.amazonaws.com"),
+        format!(
+            "`{url}` is not an http(s) URL: use a URL such as https://sagemaker.eu-west-1.amazonaws.com"
+        ),
     ))
 }
 

@@ -1,7 +1,7 @@
 //! SDK configurations: the base credentials, and one separate configuration per assumed
 //! member-account role.
 //!
-//! The base [`SdkConfig`] is built once and never changed; every assumed session gets its
+//! The base [`SdkConfig`] is built once and never changed. Every assumed session gets its
 //! own `SdkConfig` with its own static credentials, so no call made for one account can
 //! use another account's credentials or the base credentials by accident.
 
@@ -20,7 +20,7 @@ use crate::config::{AwsConfig, AwsSecret, SESSION_NAME};
 /// Time before expiry at which an assumed session is renewed instead of reused.
 const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(10 * 60);
 
-/// Longest connect timeout handed to the SDK; the retry layer owns the attempt timeout.
+/// Maximum connect timeout handed to the SDK; the retry layer owns the attempt timeout.
 const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Builds the base configuration: static keys from the secret when given, otherwise the
@@ -79,16 +79,19 @@ impl Session {
         }
     }
 
-    /// Whether the credentials are still good for a crawl.
+    /// Returns whether the credentials are still valid long enough for a crawl.
     pub(crate) fn is_fresh(&self, now: SystemTime) -> bool {
         self.expires
             .is_none_or(|expires| expires > now + RENEW_BEFORE_EXPIRY)
     }
 }
 
-/// The role ARN to assume in `account`.
+/// Builds the ARN of the role to assume in `account`.
 pub(crate) fn role_arn(config: &AwsConfig, account: &str) -> String {
-    format!("arn:{}:iam::{account}:role/{}", config.partition, config.role_name)
+    format!(
+        "arn:{}:iam::{account}:role/{}",
+        config.partition, config.role_name
+    )
 }
 
 /// Assumes the configured role in `account` with the base credentials and returns a new
@@ -114,7 +117,7 @@ pub(crate) async fn assume_role(
     let Some(credentials) = output.credentials else {
         return Err(CallError::Malformed {
             operation: "sts:AssumeRole".into(),
-            message: format!("the answer for `{role_arn}` has no Credentials element"),
+            message: format!("the response for `{role_arn}` has no Credentials element"),
         });
     };
     let expires = SystemTime::try_from(credentials.expiration).ok();

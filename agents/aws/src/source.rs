@@ -33,8 +33,9 @@ impl AwsFactory {
 
 impl SourceFactory for AwsFactory {
     fn build(&self, spec: &ConnectorSpec) -> Result<Arc<dyn Source>, CrawlError> {
-        let source = AwsSource::new(spec, Arc::clone(&self.limits), self.policy.clone())
-            .map_err(|error| CrawlError::permanent(format!("connector `{}`: {error}", spec.name)))?;
+        let source = AwsSource::new(spec, Arc::clone(&self.limits), self.policy.clone()).map_err(
+            |error| CrawlError::permanent(format!("connector `{}`: {error}", spec.name)),
+        )?;
         Ok(Arc::new(source))
     }
 }
@@ -75,7 +76,11 @@ impl std::fmt::Debug for AwsSource {
 
 impl AwsSource {
     /// Parses the spec's config and secret; nothing is called until [`Source::scopes`].
-    pub fn new(spec: &ConnectorSpec, limits: Arc<RateLimits>, policy: RetryPolicy) -> Result<AwsSource, ConfigError> {
+    pub fn new(
+        spec: &ConnectorSpec,
+        limits: Arc<RateLimits>,
+        policy: RetryPolicy,
+    ) -> Result<AwsSource, ConfigError> {
         let config = AwsConfig::from_json(&spec.config)?;
         let secret = AwsSecret::from_json(spec.secret.as_ref())?;
         Ok(AwsSource {
@@ -98,7 +103,9 @@ impl AwsSource {
     /// `account`, limited per account.
     pub(crate) fn global_caller(&self, service: &str, account: &str) -> Caller {
         Caller {
-            limiter: self.limits.limiter(&format!("aws.{service}"), &format!("{account}:global")),
+            limiter: self
+                .limits
+                .limiter(&format!("aws.{service}"), &format!("{account}:global")),
             policy: self.policy.clone(),
         }
     }
@@ -122,7 +129,10 @@ impl AwsSource {
                     "check the credentials of the standard chain (environment, profile, role)"
                 };
                 CrawlError {
-                    message: format!("connector `{}`: the base credentials were not accepted: {error}; {fix}", self.name),
+                    message: format!(
+                        "connector `{}`: the base credentials were not accepted: {error}; {fix}",
+                        self.name
+                    ),
                     permanent: error.is_permanent(),
                 }
             })?;
@@ -145,7 +155,7 @@ impl AwsSource {
             .or(self.config.external_id.as_deref())
     }
 
-    /// Whether `account` is crawled with the base credentials rather than the role.
+    /// Returns whether `account` is crawled with the base credentials rather than the role.
     pub(crate) fn uses_base(&self, base: &Base, account: &str) -> bool {
         account == base.account && !self.config.assume_role_in_base_account
     }
@@ -166,8 +176,14 @@ impl AwsSource {
             return Ok(session.clone());
         }
         let caller = self.global_caller("sts", &base.account);
-        let session =
-            session::assume_role(&base.config, &self.config, self.external_id(), account, &caller).await?;
+        let session = session::assume_role(
+            &base.config,
+            &self.config,
+            self.external_id(),
+            account,
+            &caller,
+        )
+        .await?;
         tracing::debug!(connector = %self.name, aws.account = %account, "assumed the scan role");
         *cached = Some(session.clone());
         Ok(session)
@@ -186,7 +202,9 @@ impl AwsSource {
         let base = self.base().await?;
         let session = match self.session(base, account).await {
             Ok(session) => session,
-            Err(error) => return assume_failure(scope, &session::role_arn(&self.config, account), error),
+            Err(error) => {
+                return assume_failure(scope, &session::role_arn(&self.config, account), error);
+            }
         };
         let target = Target {
             scope_id: scope.id.clone(),
@@ -220,7 +238,11 @@ impl AwsSource {
 }
 
 /// Reports a failed `AssumeRole`: a denied role is a coverage gap of the whole scope.
-fn assume_failure(scope: &Scope, role_arn: &str, error: CallError) -> Result<CrawlReport, CrawlError> {
+fn assume_failure(
+    scope: &Scope,
+    role_arn: &str,
+    error: CallError,
+) -> Result<CrawlReport, CrawlError> {
     match error {
         CallError::Denied { message, .. } => Ok(CrawlReport {
             gaps: vec![CoverageGap {
@@ -233,7 +255,10 @@ fn assume_failure(scope: &Scope, role_arn: &str, error: CallError) -> Result<Cra
             ..CrawlReport::default()
         }),
         other => Err(CrawlError {
-            message: format!("scope `{}`: assuming `{role_arn}` failed: {other}", scope.id),
+            message: format!(
+                "scope `{}`: assuming `{role_arn}` failed: {other}",
+                scope.id
+            ),
             permanent: other.is_permanent(),
         }),
     }
@@ -248,7 +273,11 @@ impl Source for AwsSource {
         Box::pin(crate::discover::scopes(self))
     }
 
-    fn crawl<'a>(&'a self, scope: &'a Scope, sink: FindingSink) -> BoxFuture<'a, Result<CrawlReport, CrawlError>> {
+    fn crawl<'a>(
+        &'a self,
+        scope: &'a Scope,
+        sink: FindingSink,
+    ) -> BoxFuture<'a, Result<CrawlReport, CrawlError>> {
         Box::pin(self.crawl_one(scope, sink))
     }
 }

@@ -13,7 +13,13 @@ fn throttling_code_is_retried_as_throttled() {
     let attempt = service(400, Some("ThrottlingException"), "Rate exceeded");
 
     assert!(
-        matches!(attempt, Attempt::Retry { wait: None, error: CallError::Throttled { .. } }),
+        matches!(
+            attempt,
+            Attempt::Retry {
+                wait: None,
+                error: CallError::Throttled { .. }
+            }
+        ),
         "{attempt:?}"
     );
 }
@@ -22,14 +28,28 @@ fn throttling_code_is_retried_as_throttled() {
 fn status_429_without_code_is_throttled() {
     let attempt = service(429, None, "");
 
-    assert!(matches!(attempt, Attempt::Retry { error: CallError::Throttled { .. }, .. }), "{attempt:?}");
+    assert!(
+        matches!(
+            attempt,
+            Attempt::Retry {
+                error: CallError::Throttled { .. },
+                ..
+            }
+        ),
+        "{attempt:?}"
+    );
 }
 
 #[test]
 fn access_denied_names_the_permission() {
     let attempt = service(400, Some("AccessDeniedException"), "User is not authorized");
 
-    let Attempt::Fail(CallError::Denied { operation, permission, message }) = attempt else {
+    let Attempt::Fail(CallError::Denied {
+        operation,
+        permission,
+        message,
+    }) = attempt
+    else {
         panic!("expected a denial, got {attempt:?}");
     };
     assert_eq!(operation, OPERATION);
@@ -39,16 +59,30 @@ fn access_denied_names_the_permission() {
 
 #[test]
 fn unrecognized_client_means_region_not_enabled() {
-    let attempt = service(400, Some("UnrecognizedClientException"), "The security token included in the request is invalid.");
+    let attempt = service(
+        400,
+        Some("UnrecognizedClientException"),
+        "The security token included in the request is invalid.",
+    );
 
-    assert!(matches!(attempt, Attempt::Fail(CallError::NotEnabled { .. })), "{attempt:?}");
+    assert!(
+        matches!(attempt, Attempt::Fail(CallError::NotEnabled { .. })),
+        "{attempt:?}"
+    );
 }
 
 #[test]
 fn not_available_message_means_service_absent() {
-    let attempt = service(400, Some("ValidationException"), "This operation is not available in this region");
+    let attempt = service(
+        400,
+        Some("ValidationException"),
+        "This operation is not available in this region",
+    );
 
-    assert!(matches!(attempt, Attempt::Fail(CallError::NotEnabled { .. })), "{attempt:?}");
+    assert!(
+        matches!(attempt, Attempt::Fail(CallError::NotEnabled { .. })),
+        "{attempt:?}"
+    );
 }
 
 #[test]
@@ -56,7 +90,13 @@ fn server_error_is_retried() {
     let attempt = service(503, Some("ServiceUnavailable"), "try again");
 
     assert!(
-        matches!(attempt, Attempt::Retry { error: CallError::Status { status: 503, .. }, .. }),
+        matches!(
+            attempt,
+            Attempt::Retry {
+                error: CallError::Status { status: 503, .. },
+                ..
+            }
+        ),
         "{attempt:?}"
     );
 }
@@ -65,7 +105,10 @@ fn server_error_is_retried() {
 fn success_status_without_code_is_malformed() {
     let attempt = service(200, None, "expected a list");
 
-    assert!(matches!(attempt, Attempt::Fail(CallError::Malformed { .. })), "{attempt:?}");
+    assert!(
+        matches!(attempt, Attempt::Fail(CallError::Malformed { .. })),
+        "{attempt:?}"
+    );
 }
 
 #[test]
@@ -73,7 +116,10 @@ fn validation_error_fails_without_retry() {
     let attempt = service(400, Some("ValidationException"), "bad token");
 
     assert!(
-        matches!(attempt, Attempt::Fail(CallError::Status { status: 400, .. })),
+        matches!(
+            attempt,
+            Attempt::Fail(CallError::Status { status: 400, .. })
+        ),
         "{attempt:?}"
     );
 }
@@ -82,11 +128,34 @@ fn validation_error_fails_without_retry() {
 fn missing_resource_is_not_found() {
     let attempt = service(400, Some("ResourceNotFoundException"), "no such agent");
 
-    assert!(matches!(attempt, Attempt::Fail(CallError::NotFound { .. })), "{attempt:?}");
+    assert!(
+        matches!(attempt, Attempt::Fail(CallError::NotFound { .. })),
+        "{attempt:?}"
+    );
 }
 
 #[test]
 fn error_code_namespace_is_stripped() {
-    assert_eq!(bare_code("com.amazonaws.sagemaker#ThrottlingException"), "ThrottlingException");
-    assert_eq!(bare_code("AccessDeniedException:http://internal.amazon.com/"), "AccessDeniedException");
+    assert_eq!(
+        bare_code("com.amazonaws.sagemaker#ThrottlingException"),
+        "ThrottlingException"
+    );
+    assert_eq!(
+        bare_code("AccessDeniedException:http://internal.amazon.com/"),
+        "AccessDeniedException"
+    );
+}
+
+#[test]
+fn expired_session_is_a_passing_failure() {
+    let attempt = service(
+        400,
+        Some("ExpiredTokenException"),
+        "The security token included in the request is expired",
+    );
+
+    assert!(
+        matches!(attempt, Attempt::Fail(CallError::Transport { .. })),
+        "{attempt:?}"
+    );
 }

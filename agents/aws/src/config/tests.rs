@@ -59,7 +59,12 @@ fn unknown_service_endpoint_is_rejected() {
     let error = AwsConfig::from_json(&json!({"service_endpoints": {"ec2": "http://127.0.0.1:1"}}))
         .unwrap_err();
 
-    assert!(error.to_string().contains("`service_endpoints.ec2`: unknown service"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("`service_endpoints.ec2`: unknown service"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -78,7 +83,11 @@ fn service_endpoint_overrides_endpoint_url() {
 fn role_name_with_space_is_rejected() {
     let error = AwsConfig::from_json(&json!({"role_name": "read only"})).unwrap_err();
 
-    assert!(error.to_string().starts_with("invalid aws connector config field `role_name`"));
+    assert!(
+        error
+            .to_string()
+            .starts_with("invalid aws connector config field `role_name`")
+    );
 }
 
 #[test]
@@ -90,7 +99,10 @@ fn secret_type_error_hides_value() {
     .unwrap_err();
 
     let message = error.to_string();
-    assert_eq!(message, "invalid aws connector secret: invalid type: integer <redacted>");
+    assert_eq!(
+        message,
+        "invalid aws connector secret: invalid type: integer <redacted>"
+    );
 }
 
 #[test]
@@ -101,13 +113,19 @@ fn secret_unknown_field_is_named() {
     })))
     .unwrap_err();
 
-    assert!(error.to_string().contains("unknown field `secret_key`"), "{error}");
+    assert!(
+        error.to_string().contains("unknown field `secret_key`"),
+        "{error}"
+    );
 }
 
 #[test]
 fn absent_secret_means_default_chain() {
     assert_eq!(AwsSecret::from_json(None).unwrap(), None);
-    assert_eq!(AwsSecret::from_json(Some(&serde_json::Value::Null)).unwrap(), None);
+    assert_eq!(
+        AwsSecret::from_json(Some(&serde_json::Value::Null)).unwrap(),
+        None
+    );
 }
 
 #[test]

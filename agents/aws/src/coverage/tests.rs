@@ -41,7 +41,11 @@ fn scope_with_only_absent_services_is_skipped() {
 fn absent_service_beside_answers_is_an_issue() {
     let mut coverage = Coverage::default();
     coverage.listing(&failed_listing(not_enabled()));
-    coverage.listing(&Listing { items: vec![1, 2], stopped: None, error: None });
+    coverage.listing(&Listing {
+        items: vec![1, 2],
+        stopped: None,
+        error: None,
+    });
 
     let report = coverage.finish("aws:123456789012:eu-west-1").unwrap();
 
@@ -53,7 +57,11 @@ fn absent_service_beside_answers_is_an_issue() {
 #[test]
 fn malformed_answer_fails_the_scope() {
     let mut coverage = Coverage::default();
-    coverage.listing(&Listing { items: vec![1], stopped: None, error: None });
+    coverage.listing(&Listing {
+        items: vec![1],
+        stopped: None,
+        error: None,
+    });
     coverage.listing(&failed_listing(CallError::Malformed {
         operation: "lambda:ListFunctions".into(),
         message: "expected a list".into(),

@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use agents::net::CallError;
-use aws_sdk_bedrock::types::{CustomModelSummary, GuardrailSummary, LoggingConfig, ProvisionedModelSummary};
+use aws_sdk_bedrock::types::{
+    CustomModelSummary, GuardrailSummary, LoggingConfig, ProvisionedModelSummary,
+};
 use aws_sdk_bedrockagent::types::AgentSummary;
 
 use super::Crawl;
@@ -13,7 +15,11 @@ use crate::coverage::Coverage;
 use crate::finding::{Resource, ResourceKind, Target, arn_tail, present};
 use crate::session::clients;
 
-const fn kind(subject: &'static str, resource_type: &'static str, category: &'static str) -> ResourceKind {
+const fn kind(
+    subject: &'static str,
+    resource_type: &'static str,
+    category: &'static str,
+) -> ResourceKind {
     ResourceKind {
         subject,
         resource_type,
@@ -23,11 +29,22 @@ const fn kind(subject: &'static str, resource_type: &'static str, category: &'st
     }
 }
 
-const CUSTOM_MODEL: ResourceKind = kind("bedrock-custom-model", "AWS::Bedrock::CustomModel", "training");
-const PROVISIONED: ResourceKind =
-    kind("bedrock-provisioned-throughput", "AWS::Bedrock::ProvisionedModelThroughput", "hosted_api");
+const CUSTOM_MODEL: ResourceKind = kind(
+    "bedrock-custom-model",
+    "AWS::Bedrock::CustomModel",
+    "training",
+);
+const PROVISIONED: ResourceKind = kind(
+    "bedrock-provisioned-throughput",
+    "AWS::Bedrock::ProvisionedModelThroughput",
+    "hosted_api",
+);
 const AGENT: ResourceKind = kind("bedrock-agent", "AWS::Bedrock::Agent", "agent_tooling");
-const GUARDRAIL: ResourceKind = kind("bedrock-guardrail", "AWS::Bedrock::Guardrail", "infrastructure");
+const GUARDRAIL: ResourceKind = kind(
+    "bedrock-guardrail",
+    "AWS::Bedrock::Guardrail",
+    "infrastructure",
+);
 const LOGGING: ResourceKind = kind(
     "bedrock-invocation-logging",
     "AWS::Bedrock::ModelInvocationLoggingConfiguration",
@@ -47,7 +64,10 @@ pub(crate) async fn crawl(crawl: &Crawl<'_>) -> Coverage {
             let request = client.list_custom_models().set_next_token(token);
             async move {
                 let output = request.send().await?;
-                Ok((output.model_summaries.unwrap_or_default(), output.next_token))
+                Ok((
+                    output.model_summaries.unwrap_or_default(),
+                    output.next_token,
+                ))
             }
         })
         .await;
@@ -59,20 +79,32 @@ pub(crate) async fn crawl(crawl: &Crawl<'_>) -> Coverage {
     let mut model_roots = HashMap::new();
     for model in &models.items {
         if let Some(resource) = custom_model_finding(crawl.target, model) {
-            model_roots.insert(model.model_arn.clone(), format!("bedrock/{}", model.model_name));
+            model_roots.insert(
+                model.model_arn.clone(),
+                format!("bedrock/{}", model.model_name),
+            );
             num_findings += 1;
             crawl.emit(resource.build(crawl.target));
         }
     }
 
     let provisioned = caller
-        .list("bedrock:ListProvisionedModelThroughputs", max_pages, |token| {
-            let request = client.list_provisioned_model_throughputs().set_next_token(token);
-            async move {
-                let output = request.send().await?;
-                Ok((output.provisioned_model_summaries.unwrap_or_default(), output.next_token))
-            }
-        })
+        .list(
+            "bedrock:ListProvisionedModelThroughputs",
+            max_pages,
+            |token| {
+                let request = client
+                    .list_provisioned_model_throughputs()
+                    .set_next_token(token);
+                async move {
+                    let output = request.send().await?;
+                    Ok((
+                        output.provisioned_model_summaries.unwrap_or_default(),
+                        output.next_token,
+                    ))
+                }
+            },
+        )
         .await;
     coverage.listing(&provisioned);
     for summary in &provisioned.items {
@@ -154,7 +186,9 @@ async fn crawl_agents(
         let mut details = AgentDetails::default();
         if describe && present(&summary.agent_id).is_some() {
             let got = caller
-                .call("bedrock:GetAgent", || client.get_agent().agent_id(&summary.agent_id).send())
+                .call("bedrock:GetAgent", || {
+                    client.get_agent().agent_id(&summary.agent_id).send()
+                })
                 .await;
             match got {
                 Ok(output) => {
@@ -173,10 +207,16 @@ async fn crawl_agents(
             }
         }
         let Some(resource) = agent_finding(crawl.target, summary, &details) else {
-            coverage.issue(format!("a Bedrock agent in `{}` has no id and was left out", crawl.target.scope_id));
+            coverage.issue(format!(
+                "a Bedrock agent in `{}` has no id and was left out",
+                crawl.target.scope_id
+            ));
             continue;
         };
-        if let Some(guardrail) = summary.guardrail_configuration().and_then(|g| g.guardrail_identifier()) {
+        if let Some(guardrail) = summary
+            .guardrail_configuration()
+            .and_then(|g| g.guardrail_identifier())
+        {
             guardrail_roots
                 .entry(guardrail.to_owned())
                 .or_insert_with(|| format!("bedrock/{}", agent_name(summary)));
@@ -187,7 +227,7 @@ async fn crawl_agents(
     guardrail_roots
 }
 
-/// What `GetAgent` adds to an agent summary.
+/// Fields that `GetAgent` adds to an agent summary.
 #[derive(Debug, Default)]
 pub(crate) struct AgentDetails {
     /// The agent's ARN.
@@ -200,7 +240,10 @@ fn agent_name(summary: &AgentSummary) -> &str {
     present(&summary.agent_name).unwrap_or(&summary.agent_id)
 }
 
-pub(crate) fn custom_model_finding(target: &Target, model: &CustomModelSummary) -> Option<Resource> {
+pub(crate) fn custom_model_finding(
+    target: &Target,
+    model: &CustomModelSummary,
+) -> Option<Resource> {
     let arn = present(&model.model_arn)?;
     let name = present(&model.model_name).unwrap_or_else(|| arn_tail(arn));
     let base_model = present(&model.base_model_arn).map(arn_tail);
@@ -209,7 +252,10 @@ pub(crate) fn custom_model_finding(target: &Target, model: &CustomModelSummary) 
         .attr("base_model", present(&model.base_model_name))
         .attr("base_model_arn", present(&model.base_model_arn))
         .attr("gpai", base_model.map(|_| "true"))
-        .attr("customization_type", model.customization_type().map(|t| t.as_str()))
+        .attr(
+            "customization_type",
+            model.customization_type().map(|t| t.as_str()),
+        )
         .attr("status", model.model_status().map(|s| s.as_str()))
         .attr("owner_account", model.owner_account_id())
         .time("created", Some(&model.creation_time));
@@ -230,21 +276,33 @@ pub(crate) fn provisioned_finding(
         .attr("gpai", foundation.map(|_| "true"))
         .attr("model_units", Some(summary.model_units.to_string()))
         .attr("status", present(summary.status.as_str()))
-        .attr("commitment_duration", summary.commitment_duration().map(|d| d.as_str()))
-        .time("commitment_expiration", summary.commitment_expiration_time())
+        .attr(
+            "commitment_duration",
+            summary.commitment_duration().map(|d| d.as_str()),
+        )
+        .time(
+            "commitment_expiration",
+            summary.commitment_expiration_time(),
+        )
         .time("created", Some(&summary.creation_time))
         .root(root);
     Some(resource)
 }
 
-pub(crate) fn agent_finding(target: &Target, summary: &AgentSummary, details: &AgentDetails) -> Option<Resource> {
+pub(crate) fn agent_finding(
+    target: &Target,
+    summary: &AgentSummary,
+    details: &AgentDetails,
+) -> Option<Resource> {
     let id = present(&summary.agent_id)?;
     let arn = details
         .arn
         .clone()
         .unwrap_or_else(|| target.arn("bedrock", &format!("agent/{id}")));
     let model = details.foundation_model.as_deref().and_then(present);
-    let guardrail = summary.guardrail_configuration().and_then(|g| g.guardrail_identifier());
+    let guardrail = summary
+        .guardrail_configuration()
+        .and_then(|g| g.guardrail_identifier());
     let resource = Resource::new(target, &AGENT, agent_name(summary), arn)
         .attr("agent_id", Some(id))
         .attr("status", present(summary.agent_status.as_str()))
@@ -257,12 +315,19 @@ pub(crate) fn agent_finding(target: &Target, summary: &AgentSummary, details: &A
     Some(resource)
 }
 
-pub(crate) fn guardrail_finding(target: &Target, guardrail: &GuardrailSummary, root: Option<String>) -> Option<Resource> {
+pub(crate) fn guardrail_finding(
+    target: &Target,
+    guardrail: &GuardrailSummary,
+    root: Option<String>,
+) -> Option<Resource> {
     let id = present(&guardrail.id);
     let arn = present(&guardrail.arn)
         .map(str::to_owned)
         .or_else(|| id.map(|id| target.arn("bedrock", &format!("guardrail/{id}"))))?;
-    let name = present(&guardrail.name).or(id).unwrap_or_else(|| arn_tail(&arn)).to_owned();
+    let name = present(&guardrail.name)
+        .or(id)
+        .unwrap_or_else(|| arn_tail(&arn))
+        .to_owned();
     let resource = Resource::new(target, &GUARDRAIL, &name, arn)
         .attr("guardrail_id", id)
         .attr("status", present(guardrail.status.as_str()))
@@ -274,28 +339,43 @@ pub(crate) fn guardrail_finding(target: &Target, guardrail: &GuardrailSummary, r
     Some(resource)
 }
 
-/// The invocation logging configuration of the region; `None` means logging is off.
+/// Builds the finding of the region's invocation logging configuration; `None` means logging is off.
 pub(crate) fn logging_finding(target: &Target, config: Option<&LoggingConfig>) -> Resource {
     let path = target.arn("bedrock", "model-invocation-logging");
     let mut destinations = Vec::new();
     let log_group = config
         .and_then(|c| c.cloud_watch_config())
         .and_then(|c| present(&c.log_group_name));
-    let bucket = config.and_then(|c| c.s3_config()).and_then(|c| present(&c.bucket_name));
+    let bucket = config
+        .and_then(|c| c.s3_config())
+        .and_then(|c| present(&c.bucket_name));
     if log_group.is_some() {
         destinations.push("cloudwatch");
     }
     if bucket.is_some() {
         destinations.push("s3");
     }
-    let enabled = if destinations.is_empty() { "false" } else { "true" };
+    let enabled = if destinations.is_empty() {
+        "false"
+    } else {
+        "true"
+    };
     let flag = |value: Option<bool>| value.map(|v| v.to_string());
     Resource::new(target, &LOGGING, "model-invocation-logging", path)
         .attr("logging_enabled", Some(enabled))
         .attr("log_destinations", Some(destinations.join(",")))
         .attr("log_group", log_group)
         .attr("s3_bucket", bucket)
-        .attr("text_data_delivery", flag(config.and_then(|c| c.text_data_delivery_enabled())))
-        .attr("image_data_delivery", flag(config.and_then(|c| c.image_data_delivery_enabled())))
-        .attr("embedding_data_delivery", flag(config.and_then(|c| c.embedding_data_delivery_enabled())))
+        .attr(
+            "text_data_delivery",
+            flag(config.and_then(|c| c.text_data_delivery_enabled())),
+        )
+        .attr(
+            "image_data_delivery",
+            flag(config.and_then(|c| c.image_data_delivery_enabled())),
+        )
+        .attr(
+            "embedding_data_delivery",
+            flag(config.and_then(|c| c.embedding_data_delivery_enabled())),
+        )
 }

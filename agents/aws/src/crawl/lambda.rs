@@ -45,7 +45,10 @@ pub(crate) async fn crawl(crawl: &Crawl<'_>) -> Coverage {
 }
 
 /// Returns a finding when the function's variable names or layers show AI use.
-pub(crate) fn function_finding(target: &Target, function: &FunctionConfiguration) -> Option<Resource> {
+pub(crate) fn function_finding(
+    target: &Target,
+    function: &FunctionConfiguration,
+) -> Option<Resource> {
     let variable_names: BTreeSet<&str> = function
         .environment()
         .and_then(|environment| environment.variables())
@@ -72,7 +75,10 @@ pub(crate) fn function_finding(target: &Target, function: &FunctionConfiguration
     let name = function.function_name().filter(|name| !name.is_empty());
     let (name, arn) = match (name, arn) {
         (Some(name), Some(arn)) => (name.to_owned(), arn.to_owned()),
-        (Some(name), None) => (name.to_owned(), target.arn("lambda", &format!("function:{name}"))),
+        (Some(name), None) => (
+            name.to_owned(),
+            target.arn("lambda", &format!("function:{name}")),
+        ),
         (None, Some(arn)) => (arn_tail_function(arn).to_owned(), arn.to_owned()),
         (None, None) => return None,
     };
@@ -88,11 +94,17 @@ pub(crate) fn function_finding(target: &Target, function: &FunctionConfiguration
     let layers: Vec<&str> = matched_layers.iter().map(|(arn, _)| *arn).collect();
     let gpai = signals.iter().any(|signal| signal.gpai).then_some("true");
     let resource = Resource::new(target, &kind, &name, arn)
-        .attr("providers", Some(providers.into_iter().collect::<Vec<_>>().join(",")))
+        .attr(
+            "providers",
+            Some(providers.into_iter().collect::<Vec<_>>().join(",")),
+        )
         .attr("env_var_names", Some(names.join(",")))
         .attr("ai_layers", Some(layers.join(",")))
         .attr("gpai", gpai)
-        .attr("runtime", function.runtime().map(|runtime| runtime.as_str()))
+        .attr(
+            "runtime",
+            function.runtime().map(|runtime| runtime.as_str()),
+        )
         .attr("last_modified", function.last_modified())
         .confidence(CONFIDENCE)
         .evidence(evidence(&names, &layers));

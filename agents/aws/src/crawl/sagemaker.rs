@@ -16,7 +16,11 @@ use crate::coverage::Coverage;
 use crate::finding::{Resource, ResourceKind, Target};
 use crate::session::clients;
 
-const fn kind(subject: &'static str, resource_type: &'static str, category: &'static str) -> ResourceKind {
+const fn kind(
+    subject: &'static str,
+    resource_type: &'static str,
+    category: &'static str,
+) -> ResourceKind {
     ResourceKind {
         subject,
         resource_type,
@@ -27,15 +31,27 @@ const fn kind(subject: &'static str, resource_type: &'static str, category: &'st
 }
 
 const ENDPOINT: ResourceKind = kind("sagemaker-endpoint", "AWS::SageMaker::Endpoint", "serving");
-const ENDPOINT_CONFIG: ResourceKind =
-    kind("sagemaker-endpoint-config", "AWS::SageMaker::EndpointConfig", "serving");
+const ENDPOINT_CONFIG: ResourceKind = kind(
+    "sagemaker-endpoint-config",
+    "AWS::SageMaker::EndpointConfig",
+    "serving",
+);
 const MODEL: ResourceKind = kind("sagemaker-model", "AWS::SageMaker::Model", "artefact");
-const NOTEBOOK: ResourceKind =
-    kind("sagemaker-notebook-instance", "AWS::SageMaker::NotebookInstance", "infrastructure");
-const TRAINING_JOB: ResourceKind =
-    kind("sagemaker-training-job", "AWS::SageMaker::TrainingJob", "training");
-const MODEL_PACKAGE_GROUP: ResourceKind =
-    kind("sagemaker-model-package-group", "AWS::SageMaker::ModelPackageGroup", "artefact");
+const NOTEBOOK: ResourceKind = kind(
+    "sagemaker-notebook-instance",
+    "AWS::SageMaker::NotebookInstance",
+    "infrastructure",
+);
+const TRAINING_JOB: ResourceKind = kind(
+    "sagemaker-training-job",
+    "AWS::SageMaker::TrainingJob",
+    "training",
+);
+const MODEL_PACKAGE_GROUP: ResourceKind = kind(
+    "sagemaker-model-package-group",
+    "AWS::SageMaker::ModelPackageGroup",
+    "artefact",
+);
 
 /// Crawls SageMaker in one scope.
 pub(crate) async fn crawl(crawl: &Crawl<'_>) -> Coverage {
@@ -56,12 +72,16 @@ pub(crate) async fn crawl(crawl: &Crawl<'_>) -> Coverage {
         .await;
     coverage.listing(&endpoints);
     if matches!(endpoints.error, Some(CallError::NotEnabled { .. })) {
-        // SageMaker does not answer in this region; the other listings would fail alike.
+        // SageMaker does not respond in this region; the other listings would fail alike.
         return coverage;
     }
     let links = link_endpoints(&client, &caller, &endpoints.items, &mut coverage).await;
     for endpoint in &endpoints.items {
-        emit(crawl, &mut coverage, endpoint_finding(crawl.target, endpoint, &links));
+        emit(
+            crawl,
+            &mut coverage,
+            endpoint_finding(crawl.target, endpoint, &links),
+        );
     }
 
     let configs = caller
@@ -69,13 +89,20 @@ pub(crate) async fn crawl(crawl: &Crawl<'_>) -> Coverage {
             let request = client.list_endpoint_configs().set_next_token(token);
             async move {
                 let output = request.send().await?;
-                Ok((output.endpoint_configs.unwrap_or_default(), output.next_token))
+                Ok((
+                    output.endpoint_configs.unwrap_or_default(),
+                    output.next_token,
+                ))
             }
         })
         .await;
     coverage.listing(&configs);
     for config in &configs.items {
-        emit(crawl, &mut coverage, endpoint_config_finding(crawl.target, config, &links));
+        emit(
+            crawl,
+            &mut coverage,
+            endpoint_config_finding(crawl.target, config, &links),
+        );
     }
 
     let models = caller
@@ -89,7 +116,11 @@ pub(crate) async fn crawl(crawl: &Crawl<'_>) -> Coverage {
         .await;
     coverage.listing(&models);
     for model in &models.items {
-        emit(crawl, &mut coverage, model_finding(crawl.target, model, &links));
+        emit(
+            crawl,
+            &mut coverage,
+            model_finding(crawl.target, model, &links),
+        );
     }
 
     crawl_workbench(crawl, &client, &caller, &mut coverage).await;
@@ -97,14 +128,22 @@ pub(crate) async fn crawl(crawl: &Crawl<'_>) -> Coverage {
 }
 
 /// Notebook instances, training jobs and model package groups.
-async fn crawl_workbench(crawl: &Crawl<'_>, client: &Client, caller: &Caller, coverage: &mut Coverage) {
+async fn crawl_workbench(
+    crawl: &Crawl<'_>,
+    client: &Client,
+    caller: &Caller,
+    coverage: &mut Coverage,
+) {
     let max_pages = crawl.max_pages();
     let notebooks = caller
         .list("sagemaker:ListNotebookInstances", max_pages, |token| {
             let request = client.list_notebook_instances().set_next_token(token);
             async move {
                 let output = request.send().await?;
-                Ok((output.notebook_instances.unwrap_or_default(), output.next_token))
+                Ok((
+                    output.notebook_instances.unwrap_or_default(),
+                    output.next_token,
+                ))
             }
         })
         .await;
@@ -118,7 +157,10 @@ async fn crawl_workbench(crawl: &Crawl<'_>, client: &Client, caller: &Caller, co
             let request = client.list_training_jobs().set_next_token(token);
             async move {
                 let output = request.send().await?;
-                Ok((output.training_job_summaries.unwrap_or_default(), output.next_token))
+                Ok((
+                    output.training_job_summaries.unwrap_or_default(),
+                    output.next_token,
+                ))
             }
         })
         .await;
@@ -132,13 +174,20 @@ async fn crawl_workbench(crawl: &Crawl<'_>, client: &Client, caller: &Caller, co
             let request = client.list_model_package_groups().set_next_token(token);
             async move {
                 let output = request.send().await?;
-                Ok((output.model_package_group_summary_list.unwrap_or_default(), output.next_token))
+                Ok((
+                    output.model_package_group_summary_list.unwrap_or_default(),
+                    output.next_token,
+                ))
             }
         })
         .await;
     coverage.listing(&groups);
     for group in &groups.items {
-        emit(crawl, coverage, model_package_group_finding(crawl.target, group));
+        emit(
+            crawl,
+            coverage,
+            model_package_group_finding(crawl.target, group),
+        );
     }
 }
 
@@ -152,7 +201,7 @@ fn emit(crawl: &Crawl<'_>, coverage: &mut Coverage, resource: Option<Resource>) 
     }
 }
 
-/// Which endpoint each endpoint config and model serves, from `DescribeEndpoint` and
+/// Links from endpoint configs and models to the endpoint they serve, from `DescribeEndpoint` and
 /// `DescribeEndpointConfig`.
 #[derive(Debug, Default)]
 pub(crate) struct Links {
@@ -208,7 +257,12 @@ async fn link_endpoints(
     links
 }
 
-async fn describe_configs(client: &Client, caller: &Caller, links: &mut Links, coverage: &mut Coverage) {
+async fn describe_configs(
+    client: &Client,
+    caller: &Caller,
+    links: &mut Links,
+    coverage: &mut Coverage,
+) {
     let mut pairs: Vec<(String, String)> = links
         .endpoint_configs
         .iter()
@@ -217,11 +271,17 @@ async fn describe_configs(client: &Client, caller: &Caller, links: &mut Links, c
     pairs.sort();
     for (endpoint, config) in pairs {
         let root = format!("sagemaker/{endpoint}");
-        links.roots.entry((ENDPOINT_CONFIG.subject, config.clone())).or_insert_with(|| root.clone());
+        links
+            .roots
+            .entry((ENDPOINT_CONFIG.subject, config.clone()))
+            .or_insert_with(|| root.clone());
         if !links.config_models.contains_key(&config) {
             let described = caller
                 .call("sagemaker:DescribeEndpointConfig", || {
-                    client.describe_endpoint_config().endpoint_config_name(&config).send()
+                    client
+                        .describe_endpoint_config()
+                        .endpoint_config_name(&config)
+                        .send()
                 })
                 .await;
             let output = match described {
@@ -237,18 +297,31 @@ async fn describe_configs(client: &Client, caller: &Caller, links: &mut Links, c
                 }
             };
             coverage.ok();
-            let variants = output.production_variants().iter().chain(output.shadow_production_variants());
-            let models = variants.filter_map(|v| v.model_name().map(str::to_owned)).collect();
+            let variants = output
+                .production_variants()
+                .iter()
+                .chain(output.shadow_production_variants());
+            let models = variants
+                .filter_map(|v| v.model_name().map(str::to_owned))
+                .collect();
             links.config_models.insert(config.clone(), models);
         }
         for model in &links.config_models[&config] {
-            links.roots.entry((MODEL.subject, model.clone())).or_insert_with(|| root.clone());
+            links
+                .roots
+                .entry((MODEL.subject, model.clone()))
+                .or_insert_with(|| root.clone());
         }
     }
 }
 
 /// Returns the name and ARN of a resource, deriving whichever is missing.
-fn identity(target: &Target, kind: &str, name: Option<&str>, arn: Option<&str>) -> Option<(String, String)> {
+fn identity(
+    target: &Target,
+    kind: &str,
+    name: Option<&str>,
+    arn: Option<&str>,
+) -> Option<(String, String)> {
     let name = name.filter(|n| !n.is_empty());
     let arn = arn.filter(|a| !a.is_empty());
     match (name, arn) {
@@ -262,8 +335,17 @@ fn identity(target: &Target, kind: &str, name: Option<&str>, arn: Option<&str>) 
     }
 }
 
-pub(crate) fn endpoint_finding(target: &Target, endpoint: &EndpointSummary, links: &Links) -> Option<Resource> {
-    let (name, arn) = identity(target, "endpoint", endpoint.endpoint_name(), endpoint.endpoint_arn())?;
+pub(crate) fn endpoint_finding(
+    target: &Target,
+    endpoint: &EndpointSummary,
+    links: &Links,
+) -> Option<Resource> {
+    let (name, arn) = identity(
+        target,
+        "endpoint",
+        endpoint.endpoint_name(),
+        endpoint.endpoint_arn(),
+    )?;
     let config = links.endpoint_configs.get(&name);
     let models = config
         .and_then(|config| links.config_models.get(config))
@@ -277,10 +359,22 @@ pub(crate) fn endpoint_finding(target: &Target, endpoint: &EndpointSummary, link
     Some(resource)
 }
 
-pub(crate) fn endpoint_config_finding(target: &Target, config: &EndpointConfigSummary, links: &Links) -> Option<Resource> {
-    let (name, arn) = identity(target, "endpoint-config", config.endpoint_config_name(), config.endpoint_config_arn())?;
+pub(crate) fn endpoint_config_finding(
+    target: &Target,
+    config: &EndpointConfigSummary,
+    links: &Links,
+) -> Option<Resource> {
+    let (name, arn) = identity(
+        target,
+        "endpoint-config",
+        config.endpoint_config_name(),
+        config.endpoint_config_arn(),
+    )?;
     let root = links.root(&ENDPOINT_CONFIG, &name);
-    let models = links.config_models.get(&name).map(|models| models.join(","));
+    let models = links
+        .config_models
+        .get(&name)
+        .map(|models| models.join(","));
     let resource = Resource::new(target, &ENDPOINT_CONFIG, &name, arn)
         .time("created", config.creation_time())
         .attr("models", models)
@@ -288,7 +382,11 @@ pub(crate) fn endpoint_config_finding(target: &Target, config: &EndpointConfigSu
     Some(resource)
 }
 
-pub(crate) fn model_finding(target: &Target, model: &ModelSummary, links: &Links) -> Option<Resource> {
+pub(crate) fn model_finding(
+    target: &Target,
+    model: &ModelSummary,
+    links: &Links,
+) -> Option<Resource> {
     let (name, arn) = identity(target, "model", model.model_name(), model.model_arn())?;
     let root = links.root(&MODEL, &name);
     let resource = Resource::new(target, &MODEL, &name, arn)
@@ -297,31 +395,67 @@ pub(crate) fn model_finding(target: &Target, model: &ModelSummary, links: &Links
     Some(resource)
 }
 
-pub(crate) fn notebook_finding(target: &Target, notebook: &NotebookInstanceSummary) -> Option<Resource> {
-    let (name, arn) = identity(target, "notebook-instance", notebook.notebook_instance_name(), notebook.notebook_instance_arn())?;
+pub(crate) fn notebook_finding(
+    target: &Target,
+    notebook: &NotebookInstanceSummary,
+) -> Option<Resource> {
+    let (name, arn) = identity(
+        target,
+        "notebook-instance",
+        notebook.notebook_instance_name(),
+        notebook.notebook_instance_arn(),
+    )?;
     let resource = Resource::new(target, &NOTEBOOK, &name, arn)
-        .attr("status", notebook.notebook_instance_status().map(|s| s.as_str()))
-        .attr("instance_type", notebook.instance_type().map(|t| t.as_str()))
-        .attr("default_code_repository", notebook.default_code_repository())
+        .attr(
+            "status",
+            notebook.notebook_instance_status().map(|s| s.as_str()),
+        )
+        .attr(
+            "instance_type",
+            notebook.instance_type().map(|t| t.as_str()),
+        )
+        .attr(
+            "default_code_repository",
+            notebook.default_code_repository(),
+        )
         .time("created", notebook.creation_time())
         .time("last_modified", notebook.last_modified_time());
     Some(resource)
 }
 
 pub(crate) fn training_job_finding(target: &Target, job: &TrainingJobSummary) -> Option<Resource> {
-    let (name, arn) = identity(target, "training-job", job.training_job_name(), job.training_job_arn())?;
+    let (name, arn) = identity(
+        target,
+        "training-job",
+        job.training_job_name(),
+        job.training_job_arn(),
+    )?;
     let resource = Resource::new(target, &TRAINING_JOB, &name, arn)
         .attr("status", job.training_job_status().map(|s| s.as_str()))
-        .attr("secondary_status", job.secondary_status().map(|s| s.as_str()))
+        .attr(
+            "secondary_status",
+            job.secondary_status().map(|s| s.as_str()),
+        )
         .time("created", job.creation_time())
         .time("training_end", job.training_end_time());
     Some(resource)
 }
 
-pub(crate) fn model_package_group_finding(target: &Target, group: &ModelPackageGroupSummary) -> Option<Resource> {
-    let (name, arn) = identity(target, "model-package-group", group.model_package_group_name(), group.model_package_group_arn())?;
+pub(crate) fn model_package_group_finding(
+    target: &Target,
+    group: &ModelPackageGroupSummary,
+) -> Option<Resource> {
+    let (name, arn) = identity(
+        target,
+        "model-package-group",
+        group.model_package_group_name(),
+        group.model_package_group_arn(),
+    )?;
     let resource = Resource::new(target, &MODEL_PACKAGE_GROUP, &name, arn)
-        .attr("status", group.model_package_group_status().map(|s| s.as_str()))
+        .attr(
+            "status",
+            group.model_package_group_status().map(|s| s.as_str()),
+        )
         .attr("description", group.model_package_group_description())
         .time("created", group.creation_time());
     Some(resource)

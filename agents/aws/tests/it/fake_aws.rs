@@ -1,4 +1,4 @@
-//! A fake AWS endpoint on wiremock, bound to 127.0.0.1, answering with the documented JSON
+//! A fake AWS endpoint on wiremock, bound to 127.0.0.1, responding with the documented JSON
 //! and XML shapes. Requests are told apart by the SigV4 credential scope (the region), the
 //! `X-Amz-Target` header (SageMaker) or the path (Bedrock, Lambda, Account).
 
@@ -9,7 +9,7 @@ use wiremock::{Mock, MockBuilder, MockServer, ResponseTemplate};
 /// Account of the base credentials.
 pub(crate) const ACCOUNT: &str = "111122223333";
 
-/// Priority of the empty answers every test mounts first; lower numbers win in wiremock.
+/// Priority of the empty responses every test mounts first; lower numbers win in wiremock.
 const FALLBACK: u8 = 50;
 
 /// SageMaker listings and the JSON member holding their items.
@@ -22,11 +22,15 @@ const SAGEMAKER_LISTINGS: [(&str, &str); 6] = [
     ("ListModelPackageGroups", "ModelPackageGroupSummaryList"),
 ];
 
-/// Bedrock and Lambda listings: method, path, and the empty answer.
+/// Bedrock and Lambda listings: method, path, and the empty response.
 fn rest_listings() -> Vec<(&'static str, &'static str, Value)> {
     vec![
         ("GET", "/custom-models", json!({"modelSummaries": []})),
-        ("GET", "/provisioned-model-throughputs", json!({"provisionedModelSummaries": []})),
+        (
+            "GET",
+            "/provisioned-model-throughputs",
+            json!({"provisionedModelSummaries": []}),
+        ),
         ("GET", "/guardrails", json!({"guardrails": []})),
         ("GET", "/logging/modelinvocations", json!({})),
         ("POST", "/agents", json!({"agentSummaries": []})),
@@ -120,9 +124,10 @@ pub(crate) fn in_region(region: &str) -> MockBuilder {
 
 /// Matches one SageMaker operation in `region`.
 pub(crate) fn sagemaker(region: &str, operation: &str) -> MockBuilder {
-    in_region(region)
-        .and(method("POST"))
-        .and(header("x-amz-target", format!("SageMaker.{operation}").as_str()))
+    in_region(region).and(method("POST")).and(header(
+        "x-amz-target",
+        format!("SageMaker.{operation}").as_str(),
+    ))
 }
 
 /// Matches one REST (Bedrock, Lambda) route in `region`.
@@ -130,30 +135,33 @@ pub(crate) fn rest(region: &str, verb: &str, route: &str) -> MockBuilder {
     in_region(region).and(method(verb)).and(path(route))
 }
 
-/// A 200 answer of the AWS JSON 1.1 protocol (SageMaker, Organizations).
+/// Builds a 200 response of the AWS JSON 1.1 protocol (SageMaker, Organizations).
 pub(crate) fn aws_json(body: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(body.to_string(), "application/x-amz-json-1.1")
 }
 
-/// A 200 answer of the REST JSON protocol (Bedrock, Lambda, Account).
+/// Builds a 200 response of the REST JSON protocol (Bedrock, Lambda, Account).
 pub(crate) fn rest_json(body: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(body.to_string(), "application/json")
 }
 
-/// An error answer as AWS sends it for JSON protocols: the code in both the
+/// Builds an error response as AWS sends it for JSON protocols, with the code in both the
 /// `X-Amzn-ErrorType` header (REST JSON) and the `__type` member (JSON 1.1).
 pub(crate) fn aws_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
     ResponseTemplate::new(status)
         .insert_header("x-amzn-errortype", code)
-        .set_body_raw(json!({"__type": code, "message": message}).to_string(), "application/x-amz-json-1.1")
+        .set_body_raw(
+            json!({"__type": code, "message": message}).to_string(),
+            "application/x-amz-json-1.1",
+        )
 }
 
-/// An XML answer (STS).
+/// Builds an XML response (STS).
 pub(crate) fn xml(body: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(body.to_owned(), "text/xml")
 }
 
-/// An STS error answer.
+/// Builds an STS error response.
 pub(crate) fn sts_error(status: u16, code: &str, message: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_raw(
         format!(

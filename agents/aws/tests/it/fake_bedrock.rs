@@ -26,7 +26,11 @@ async fn mount_bedrock(fake: &FakeAws) {
         "baseModelArn": format!("arn:aws:bedrock:{US}::foundation-model/meta.llama3-8b-instruct-v1:0"),
         "baseModelName": "Llama 3 8B Instruct"
     });
-    fake.mount(rest(US, "GET", "/custom-models").respond_with(rest_json(json!({"modelSummaries": [custom]})))).await;
+    fake.mount(
+        rest(US, "GET", "/custom-models")
+            .respond_with(rest_json(json!({"modelSummaries": [custom]}))),
+    )
+    .await;
     let provisioned = json!({
         "provisionedModelName": "claims-pt", "provisionedModelArn": bedrock_arn("provisioned-model/pt1"),
         "modelArn": custom_arn, "desiredModelArn": custom_arn,
@@ -36,31 +40,38 @@ async fn mount_bedrock(fake: &FakeAws) {
         "creationTime": "2024-12-01T00:00:00Z", "lastModifiedTime": "2024-12-01T00:00:00Z"
     });
     let throughputs = json!({"provisionedModelSummaries": [provisioned]});
-    fake.mount(rest(US, "GET", "/provisioned-model-throughputs").respond_with(rest_json(throughputs))).await;
+    fake.mount(
+        rest(US, "GET", "/provisioned-model-throughputs").respond_with(rest_json(throughputs)),
+    )
+    .await;
     let guardrails = json!({"guardrails": [
         {"id": "gr1", "arn": bedrock_arn("guardrail/gr1"), "status": "READY", "name": "pii-filter", "version": "DRAFT",
          "createdAt": "2024-10-01T00:00:00Z", "updatedAt": "2024-10-02T00:00:00Z"},
         {"id": "gr2", "arn": bedrock_arn("guardrail/gr2"), "status": "READY", "name": "unused", "version": "1",
          "description": "spare", "createdAt": "2024-10-01T00:00:00Z", "updatedAt": "2024-10-01T00:00:00Z"}
     ]});
-    fake.mount(rest(US, "GET", "/guardrails").respond_with(rest_json(guardrails))).await;
+    fake.mount(rest(US, "GET", "/guardrails").respond_with(rest_json(guardrails)))
+        .await;
     let agents = json!({"agentSummaries": [{
         "agentId": "AG1", "agentName": "claims-helper", "agentStatus": "PREPARED", "updatedAt": "2024-12-02T00:00:00Z",
         "latestAgentVersion": "3", "guardrailConfiguration": {"guardrailIdentifier": "gr1", "guardrailVersion": "DRAFT"}
     }]});
-    fake.mount(rest(US, "POST", "/agents").respond_with(rest_json(agents))).await;
+    fake.mount(rest(US, "POST", "/agents").respond_with(rest_json(agents)))
+        .await;
     let agent = json!({"agent": {
         "agentId": "AG1", "agentName": "claims-helper", "agentArn": bedrock_arn("agent/AG1"), "agentVersion": "DRAFT",
         "agentStatus": "PREPARED", "foundationModel": "anthropic.claude-3-5-sonnet-20240620-v1:0",
         "idleSessionTTLInSeconds": 600, "agentResourceRoleArn": format!("arn:aws:iam::{ACCOUNT}:role/agent"),
         "createdAt": "2024-12-01T00:00:00Z", "updatedAt": "2024-12-02T00:00:00Z"
     }});
-    fake.mount(rest(US, "GET", "/agents/AG1").respond_with(rest_json(agent))).await;
+    fake.mount(rest(US, "GET", "/agents/AG1").respond_with(rest_json(agent)))
+        .await;
     let logging = json!({"loggingConfig": {
         "cloudWatchConfig": {"logGroupName": "bedrock-invocations", "roleArn": format!("arn:aws:iam::{ACCOUNT}:role/logs")},
         "textDataDeliveryEnabled": true
     }});
-    fake.mount(rest(US, "GET", "/logging/modelinvocations").respond_with(rest_json(logging))).await;
+    fake.mount(rest(US, "GET", "/logging/modelinvocations").respond_with(rest_json(logging)))
+        .await;
 }
 
 #[tokio::test]
@@ -91,20 +102,37 @@ async fn bedrock_resources_are_linked_into_systems() {
             ("bedrock-custom-model", claims.as_str(), "bedrock/claims"),
             ("bedrock-guardrail", gr1.as_str(), "bedrock/claims-helper"),
             ("bedrock-guardrail", gr2.as_str(), "bedrock/unused"),
-            ("bedrock-invocation-logging", logging.as_str(), "bedrock/model-invocation-logging"),
-            ("bedrock-provisioned-throughput", pt1.as_str(), "bedrock/claims"),
+            (
+                "bedrock-invocation-logging",
+                logging.as_str(),
+                "bedrock/model-invocation-logging"
+            ),
+            (
+                "bedrock-provisioned-throughput",
+                pt1.as_str(),
+                "bedrock/claims"
+            ),
         ]
     );
     let attribute = |index: usize, key: &str| findings[index].attributes.get(key).cloned();
-    assert_eq!(attribute(0, "model_id").as_deref(), Some("anthropic.claude-3-5-sonnet-20240620-v1:0"));
+    assert_eq!(
+        attribute(0, "model_id").as_deref(),
+        Some("anthropic.claude-3-5-sonnet-20240620-v1:0")
+    );
     assert_eq!(attribute(0, "category").as_deref(), Some("agent_tooling"));
     assert_eq!(attribute(0, "guardrail").as_deref(), Some("gr1"));
     assert_eq!(attribute(2, "description"), None);
     assert_eq!(attribute(3, "description").as_deref(), Some("spare"));
     assert_eq!(attribute(5, "category").as_deref(), Some("hosted_api"));
-    assert_eq!(attribute(5, "model_id").as_deref(), Some("meta.llama3-8b-instruct-v1:0"));
+    assert_eq!(
+        attribute(5, "model_id").as_deref(),
+        Some("meta.llama3-8b-instruct-v1:0")
+    );
     assert_eq!(attribute(5, "model_units").as_deref(), Some("2"));
-    assert_eq!(attribute(5, "commitment_expiration").as_deref(), Some("2025-01-01T00:00:00Z"));
+    assert_eq!(
+        attribute(5, "commitment_expiration").as_deref(),
+        Some("2025-01-01T00:00:00Z")
+    );
     assert_eq!(
         attributes(&findings[4]),
         vec![
@@ -131,13 +159,23 @@ async fn denied_get_agent_keeps_the_agent_and_records_one_gap() {
         {"agentId": "AG1", "agentName": "first", "agentStatus": "PREPARED", "updatedAt": "2024-12-02T00:00:00Z"},
         {"agentId": "AG2", "agentName": "second", "agentStatus": "PREPARED", "updatedAt": "2024-12-02T00:00:00Z"}
     ]});
-    fake.mount(rest(US, "POST", "/agents").respond_with(rest_json(agents))).await;
-    let denied = aws_error(403, "AccessDeniedException", "not authorized to perform: bedrock:GetAgent");
-    fake.mount(rest(US, "GET", "/agents/AG1").respond_with(denied)).await;
+    fake.mount(rest(US, "POST", "/agents").respond_with(rest_json(agents)))
+        .await;
+    let denied = aws_error(
+        403,
+        "AccessDeniedException",
+        "not authorized to perform: bedrock:GetAgent",
+    );
+    fake.mount(rest(US, "GET", "/agents/AG1").respond_with(denied))
+        .await;
 
     let (report, findings) = crawl_us(&fake).await;
 
-    let gaps: Vec<&str> = report.gaps.iter().map(|gap| gap.permission.as_str()).collect();
+    let gaps: Vec<&str> = report
+        .gaps
+        .iter()
+        .map(|gap| gap.permission.as_str())
+        .collect();
     assert_eq!(gaps, vec!["bedrock:GetAgent"]);
     let agents: Vec<(&str, Option<&String>)> = findings
         .iter()
@@ -145,7 +183,10 @@ async fn denied_get_agent_keeps_the_agent_and_records_one_gap() {
         .map(|f| (f.path.as_str(), f.attributes.get("model_id")))
         .collect();
     let (first, second) = (bedrock_arn("agent/AG1"), bedrock_arn("agent/AG2"));
-    assert_eq!(agents, vec![(first.as_str(), None), (second.as_str(), None)]);
+    assert_eq!(
+        agents,
+        vec![(first.as_str(), None), (second.as_str(), None)]
+    );
     assert_eq!(fake.count("/agents/AG2").await, 0);
 }
 
@@ -163,14 +204,21 @@ async fn lambda_names_and_layers_show_providers_without_values() {
         {"FunctionName": "billing", "FunctionArn": format!("arn:aws:lambda:{US}:{ACCOUNT}:function:billing"),
          "Environment": {"Variables": {"DATABASE_URL": "postgres://x"}}}
     ]});
-    fake.mount(rest(US, "GET", "/2015-03-31/functions").respond_with(rest_json(functions))).await;
+    fake.mount(rest(US, "GET", "/2015-03-31/functions").respond_with(rest_json(functions)))
+        .await;
 
     let (report, findings) = crawl_us(&fake).await;
 
     assert_eq!(report.num_items, 3);
     let rows: Vec<(&str, &str, &str)> = findings
         .iter()
-        .map(|f| (f.path.as_str(), f.attributes["provider"].as_str(), f.attributes["category"].as_str()))
+        .map(|f| {
+            (
+                f.path.as_str(),
+                f.attributes["provider"].as_str(),
+                f.attributes["category"].as_str(),
+            )
+        })
         .collect();
     let (embed, triage) = (
         format!("arn:aws:lambda:{US}:{ACCOUNT}:function:embed"),
@@ -178,7 +226,10 @@ async fn lambda_names_and_layers_show_providers_without_values() {
     );
     assert_eq!(
         rows,
-        vec![(embed.as_str(), "huggingface", "ml_library"), (triage.as_str(), "anthropic", "hosted_api")]
+        vec![
+            (embed.as_str(), "huggingface", "ml_library"),
+            (triage.as_str(), "anthropic", "hosted_api")
+        ]
     );
     let triage = &findings[1];
     assert_eq!(triage.attributes["providers"], "anthropic,langchain");
@@ -188,6 +239,12 @@ async fn lambda_names_and_layers_show_providers_without_values() {
     assert_eq!(findings[0].attributes.get("gpai"), None);
     assert_eq!(findings[0].attributes.get("runtime"), None);
     let serialised = serde_json::to_string(&findings).unwrap();
-    assert!(!serialised.contains("sk-ant-value-check"), "a variable value leaked");
-    assert!(!serialised.contains("STAGE"), "an unrelated variable name was reported");
+    assert!(
+        !serialised.contains("sk-ant-value-check"),
+        "a variable value leaked"
+    );
+    assert!(
+        !serialised.contains("STAGE"),
+        "an unrelated variable name was reported"
+    );
 }

@@ -28,10 +28,17 @@ async fn organisation_member_resources_are_found_through_role() {
     ];
     expected.sort();
     assert_eq!(ids, expected);
-    assert_eq!(scope(&scopes, "aws:123456789012:us-east-1").param("access"), Some("base"));
-    assert_eq!(scope(&scopes, &format!("aws:{member}:us-east-1")).param("access"), Some("role"));
+    assert_eq!(
+        scope(&scopes, "aws:123456789012:us-east-1").param("access"),
+        Some("base")
+    );
+    assert_eq!(
+        scope(&scopes, &format!("aws:{member}:us-east-1")).param("access"),
+        Some("role")
+    );
 
-    let (report, findings) = crawl(&*source, scope(&scopes, &format!("aws:{member}:us-east-1"))).await;
+    let (report, findings) =
+        crawl(&*source, scope(&scopes, &format!("aws:{member}:us-east-1"))).await;
     let report = report.unwrap();
     let summary: Vec<(String, String, String)> = findings
         .iter()
@@ -42,10 +49,26 @@ async fn organisation_member_resources_are_found_through_role() {
     assert_eq!(
         summary,
         vec![
-            row("lambda-function", format!("arn:aws:lambda:us-east-1:{member}:function:summarise"), "lambda/summarise"),
-            row("sagemaker-endpoint-config", arn("endpoint-config/churn-config"), "sagemaker/churn-endpoint"),
-            row("sagemaker-endpoint", arn("endpoint/churn-endpoint"), "sagemaker/churn-endpoint"),
-            row("sagemaker-model", arn("model/churn"), "sagemaker/churn-endpoint"),
+            row(
+                "lambda-function",
+                format!("arn:aws:lambda:us-east-1:{member}:function:summarise"),
+                "lambda/summarise"
+            ),
+            row(
+                "sagemaker-endpoint-config",
+                arn("endpoint-config/churn-config"),
+                "sagemaker/churn-endpoint"
+            ),
+            row(
+                "sagemaker-endpoint",
+                arn("endpoint/churn-endpoint"),
+                "sagemaker/churn-endpoint"
+            ),
+            row(
+                "sagemaker-model",
+                arn("model/churn"),
+                "sagemaker/churn-endpoint"
+            ),
             row("sagemaker-model", arn("model/orphan"), "sagemaker/orphan"),
         ]
     );
@@ -53,9 +76,12 @@ async fn organisation_member_resources_are_found_through_role() {
     assert_eq!(report.num_items, 6);
     assert_eq!(report.gaps, vec![]);
     assert_eq!(report.skipped, None);
-    // moto 5.2.5 does not implement these two listings and answers HTTP 500.
+    // moto 5.2.5 does not implement these two listings and returns HTTP 500.
     assert_eq!(report.incomplete.len(), 2, "{:?}", report.incomplete);
-    assert!(report.incomplete[0].starts_with("bedrock:ListProvisionedModelThroughputs failed with HTTP 500"));
+    assert!(
+        report.incomplete[0]
+            .starts_with("bedrock:ListProvisionedModelThroughputs failed with HTTP 500")
+    );
     assert!(report.incomplete[1].starts_with("bedrock:ListGuardrails failed with HTTP 500"));
 
     let function = &findings[0];
@@ -78,12 +104,18 @@ async fn organisation_member_resources_are_found_through_role() {
             "service=lambda".to_owned(),
         ]
     );
-    assert_eq!(function.evidence.as_deref(), Some("environment variable names: OPENAI_API_KEY"));
+    assert_eq!(
+        function.evidence.as_deref(),
+        Some("environment variable names: OPENAI_API_KEY")
+    );
     let endpoint = &findings[2];
     assert_eq!(endpoint.attributes["endpoint_config"], "churn-config");
     assert_eq!(endpoint.attributes["models"], "churn");
     let serialised = serde_json::to_string(&findings).unwrap();
-    assert!(!serialised.contains("sk-moto-secret-value"), "a variable value leaked");
+    assert!(
+        !serialised.contains("sk-moto-secret-value"),
+        "a variable value leaked"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

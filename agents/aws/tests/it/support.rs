@@ -16,7 +16,7 @@ use agents_aws::AwsFactory;
 use proto::Finding;
 use serde_json::{Value, json};
 
-/// Venv that holds moto when `MOTO_SERVER` is not set.
+/// Venv that contains moto when `MOTO_SERVER` is not set.
 const VENV: &str = "/var/tmp/secruna-py";
 
 static ENVIRONMENT: Once = Once::new();
@@ -24,7 +24,7 @@ static ENVIRONMENT: Once = Once::new();
 /// Turns off every credential source that could leave the machine before any SDK code runs.
 pub(crate) fn init() {
     ENVIRONMENT.call_once(|| {
-        // SAFETY: std's environment lock serialises this with every Rust reader; it runs
+        // SAFETY: std's environment lock serialises this with every Rust reader. It runs
         // first in each test, before the test builds any SDK client or resolves a host.
         unsafe {
             std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
@@ -45,7 +45,10 @@ pub(crate) fn fast_policy() -> RetryPolicy {
 
 /// Rate limits high enough never to slow a test.
 pub(crate) fn fast_limits() -> Arc<RateLimits> {
-    RateLimits::new(BTreeMap::from([("aws".to_owned(), Quota::per_second(1000))]))
+    RateLimits::new(BTreeMap::from([(
+        "aws".to_owned(),
+        Quota::per_second(1000),
+    )]))
 }
 
 /// Builds a connector from `config` with static test keys.
@@ -57,11 +60,16 @@ pub(crate) fn source(config: Value) -> Arc<dyn Source> {
         config,
         secret: Some(json!({"access_key_id": "testing", "secret_access_key": "testing"})),
     };
-    AwsFactory::new(fast_limits(), fast_policy()).build(&spec).expect("valid test connector")
+    AwsFactory::new(fast_limits(), fast_policy())
+        .build(&spec)
+        .expect("valid test connector")
 }
 
 /// Crawls one scope and returns its report and findings, sorted by path then subject.
-pub(crate) async fn crawl(source: &dyn Source, scope: &Scope) -> (Result<CrawlReport, CrawlError>, Vec<Finding>) {
+pub(crate) async fn crawl(
+    source: &dyn Source,
+    scope: &Scope,
+) -> (Result<CrawlReport, CrawlError>, Vec<Finding>) {
     let found = Arc::new(Mutex::new(Vec::new()));
     let sink_found = Arc::clone(&found);
     let sink: FindingSink = Arc::new(move |finding| sink_found.lock().unwrap().push(finding));
@@ -73,15 +81,22 @@ pub(crate) async fn crawl(source: &dyn Source, scope: &Scope) -> (Result<CrawlRe
 
 /// Returns the scope with `id` or panics listing the ids.
 pub(crate) fn scope<'a>(scopes: &'a [Scope], id: &str) -> &'a Scope {
-    scopes.iter().find(|scope| scope.id == id).unwrap_or_else(|| {
-        let ids: Vec<&str> = scopes.iter().map(|scope| scope.id.as_str()).collect();
-        panic!("no scope `{id}` among {ids:?}")
-    })
+    scopes
+        .iter()
+        .find(|scope| scope.id == id)
+        .unwrap_or_else(|| {
+            let ids: Vec<&str> = scopes.iter().map(|scope| scope.id.as_str()).collect();
+            panic!("no scope `{id}` among {ids:?}")
+        })
 }
 
-/// The attributes of a finding as `key=value` lines, for exact comparisons.
+/// Formats the attributes of a finding as `key=value` lines, for exact comparisons.
 pub(crate) fn attributes(finding: &Finding) -> Vec<String> {
-    finding.attributes.iter().map(|(key, value)| format!("{key}={value}")).collect()
+    finding
+        .attributes
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect()
 }
 
 /// A moto server on a free port of 127.0.0.1, stopped when dropped.
@@ -105,8 +120,15 @@ impl Moto {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|error| panic!("starting {} failed: {error}", binary.display()));
-        let bin_dir = binary.parent().expect("moto_server has a folder").to_path_buf();
-        let moto = Moto { child, url: format!("http://127.0.0.1:{port}"), bin_dir };
+        let bin_dir = binary
+            .parent()
+            .expect("moto_server has a folder")
+            .to_path_buf();
+        let moto = Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            bin_dir,
+        };
         wait_for_port(port, Duration::from_secs(20));
         moto
     }
@@ -124,7 +146,10 @@ impl Moto {
             "moto setup failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        String::from_utf8(output.stdout).expect("utf-8 output").trim().to_owned()
+        String::from_utf8(output.stdout)
+            .expect("utf-8 output")
+            .trim()
+            .to_owned()
     }
 }
 

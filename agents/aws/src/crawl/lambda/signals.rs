@@ -1,7 +1,7 @@
 //! Environment variable names and layer names that show which AI provider or library a
 //! Lambda function uses.
 
-/// What one variable name or layer shows.
+/// Provider or library that one variable name or layer shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Signal {
     /// Provider or library slug, e.g. `openai`, `langchain`.
@@ -127,7 +127,11 @@ mod tests {
             ("LANGCHAIN_TRACING_V2", "langchain"),
         ];
         for (name, provider) in cases {
-            assert_eq!(env_signal(name).map(|s| s.provider), Some(provider), "{name}");
+            assert_eq!(
+                env_signal(name).map(|s| s.provider),
+                Some(provider),
+                "{name}"
+            );
         }
     }
 
@@ -141,13 +145,29 @@ mod tests {
     #[test]
     fn layer_names_map_to_libraries() {
         let cases = [
-            ("arn:aws:lambda:eu-west-1:123456789012:layer:langchain-py312:4", "langchain"),
-            ("arn:aws:lambda:eu-west-1:123456789012:layer:openai:1", "openai"),
-            ("arn:aws:lambda:eu-west-1:123456789012:layer:azure-openai-sdk:2", "azure-openai"),
-            ("arn:aws:lambda:eu-west-1:123456789012:layer:hf-transformers:7", "huggingface"),
+            (
+                "arn:aws:lambda:eu-west-1:123456789012:layer:langchain-py312:4",
+                "langchain",
+            ),
+            (
+                "arn:aws:lambda:eu-west-1:123456789012:layer:openai:1",
+                "openai",
+            ),
+            (
+                "arn:aws:lambda:eu-west-1:123456789012:layer:azure-openai-sdk:2",
+                "azure-openai",
+            ),
+            (
+                "arn:aws:lambda:eu-west-1:123456789012:layer:hf-transformers:7",
+                "huggingface",
+            ),
         ];
         for (arn, provider) in cases {
-            assert_eq!(layer_signal(arn).map(|s| s.provider), Some(provider), "{arn}");
+            assert_eq!(
+                layer_signal(arn).map(|s| s.provider),
+                Some(provider),
+                "{arn}"
+            );
         }
     }
 
