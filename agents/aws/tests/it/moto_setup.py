@@ -1,7 +1,8 @@
 """Creates an organisation with one member account and AI resources in moto.
 
-Bedrock agents are left out: moto 5.2.5 sends their `updatedAt` as epoch seconds where
-the API documents an ISO 8601 string, so the SDK rejects its ListAgents answer.
+Bedrock resources are left out because the SDK rejects moto 5.2.5's timestamps for them:
+ListAgents sends `updatedAt` as epoch seconds, and ListCustomModels sends `creationTime`
+as `2026-12-04 19:26:12`, where the API documents RFC 3339 strings.
 
 Usage: python moto_setup.py ENDPOINT_URL. Prints the member account id.
 """
