@@ -21,11 +21,17 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use self::users::{MIN_PASSWORD_LEN, validate_new_user};
-use crate::openapi::ApiDoc;
+use crate::openapi::{ApiDoc, CommonResponses};
 use crate::state::AppState;
 
 /// Builds the routes and their OpenAPI document.
 pub(crate) fn api_router() -> OpenApiRouter<AppState> {
+    let mut router = registered_routes();
+    utoipa::Modify::modify(&CommonResponses, router.get_openapi_mut());
+    router
+}
+
+fn registered_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

@@ -3,7 +3,7 @@
 //! here until a person approves or rejects them with a comment.
 //!
 //! Approving keeps the evaluator's verdict. Rejecting may name the verdict to
-//! show instead, from the framework's vocabulary; when the verdict shown
+//! show instead, from the framework's vocabulary. When the verdict shown
 //! changes, a `verdict.changed` webhook event is raised in the decision's
 //! transaction. A decision can also be handed to a second person through a
 //! review link ([`handover`]); its creator may then no longer decide the
@@ -32,7 +32,7 @@ use crate::pagination::{Page, PageQuery, into_page};
 use crate::problem::{ApiError, PROBLEM_JSON, Problem};
 use crate::state::AppState;
 
-/// Longest comment accepted with a decision, in characters.
+/// Maximum length of a decision's comment, in characters.
 const MAX_COMMENT_LEN: usize = 4000;
 
 const REVIEW_STATUSES: [&str; 3] = ["pending", "approved", "rejected"];

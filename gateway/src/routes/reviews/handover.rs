@@ -1,5 +1,5 @@
 //! Two-person decisions: a member creates a review link for one review, and
-//! whoever holds it decides that review once, without an account.
+//! the holder of the link decides that review once, without an account.
 //!
 //! The audit trail gets one row when the link is created (the requester as
 //! actor) and one when it is used (the link as actor, with the requester and
@@ -28,10 +28,10 @@ use crate::state::AppState;
 /// Lifetime of a link when the request sets none: 24 hours.
 const DEFAULT_LINK_MINUTES: i64 = 24 * 60;
 
-/// Longest lifetime of a link: 7 days.
+/// Maximum lifetime of a link: 7 days.
 const MAX_LINK_MINUTES: i64 = 7 * 24 * 60;
 
-/// Longest reviewer name accepted, in characters.
+/// Maximum length of a reviewer name, in characters.
 const MAX_REVIEWER_LEN: usize = 200;
 
 /// A review link to create.

@@ -3,7 +3,7 @@
 //!
 //! A link is `rl1.<claims>.<signature>`, both parts in unpadded base64url.
 //! The claims name the tenant, the link, the review, the decisions allowed,
-//! the expiry and a random nonce; the signature is HMAC-SHA256 over the
+//! the expiry and a random nonce. The signature is HMAC-SHA256 over the
 //! claims' bytes under a key derived from the operator's
 //! `SECRUNA_SECRET_KEY`. The database stores only the SHA-256 of the nonce,
 //! so a database leak yields no usable link, and marks the link used in the
@@ -26,7 +26,7 @@ const LINK_PREFIX: &str = "rl1";
 /// Purpose under which the signing key is derived from the operator's key.
 const KEY_PURPOSE: &str = "secruna review link v1";
 
-/// Longest link text accepted, far above any link this server signs.
+/// Maximum length of a link, far above any link this server signs.
 const MAX_LINK_LEN: usize = 2048;
 
 /// What a link grants, signed into it.
