@@ -149,27 +149,27 @@ impl OrgCrawl<'_> {
         report: &mut CrawlReport,
     ) -> u64 {
         let plan = self.plan(repo, entries, folder, report);
-        let fetched: Vec<(String, Result<Vec<u8>, CallError>)> =
-            futures::stream::iter(plan.keys().cloned())
-                .map(|sha| async move {
-                    let bytes = self.api.blob(self.owner, &repo.name, &sha).await;
-                    (sha, bytes)
-                })
-                .buffer_unordered(self.config.blob_concurrency.max(1))
-                .collect()
-                .await;
+        let mut fetched = futures::stream::iter(plan.keys().cloned())
+            .map(|sha| async move {
+                let bytes = self.api.blob(self.owner, &repo.name, &sha).await;
+                (sha, bytes)
+            })
+            .buffer_unordered(self.config.blob_concurrency.max(1));
 
+        // Each blob is written as it arrives, so no more than `blob_concurrency` files are
+        // held in memory.
         let mut written = 0;
-        for (sha, result) in fetched {
-            let paths = &plan[&sha];
+        let mut failed = 0;
+        while let Some((sha, result)) = fetched.next().await {
             let bytes = match result {
                 Ok(bytes) => bytes,
                 Err(error) => {
-                    self.repo_failed(repo, error, CONTENTS_PERMISSION, report);
+                    failed += plan[&sha].len();
+                    self.blob_failed(repo, &plan[&sha], &error, report);
                     continue;
                 }
             };
-            for path in paths {
+            for path in &plan[&sha] {
                 match write_file(folder, path, &bytes) {
                     Ok(()) => written += 1,
                     Err(error) => report.issues.push(format!(
@@ -179,7 +179,40 @@ impl OrgCrawl<'_> {
                 }
             }
         }
+        if failed > 0 {
+            report.incomplete.push(format!(
+                "{}/{}: could not download {failed} file(s), so they were not scanned",
+                self.owner, repo.name
+            ));
+        }
         written
+    }
+
+    /// Records a blob that could not be downloaded: a denial once per repository as a
+    /// coverage gap, any other error as an issue per file.
+    fn blob_failed(
+        &self,
+        repo: &Repo,
+        paths: &[String],
+        error: &CallError,
+        report: &mut CrawlReport,
+    ) {
+        if let CallError::Denied { message, .. } = error {
+            let gap = CoverageGap {
+                service: format!("read the blobs of {}/{}", self.owner, repo.name),
+                permission: CONTENTS_PERMISSION.to_owned(),
+                message: message.clone(),
+            };
+            if !report.gaps.contains(&gap) {
+                report.gaps.push(gap);
+            }
+            return;
+        }
+        for path in paths {
+            report
+                .issues
+                .push(format!("{}/{}/{path}: {error}", self.owner, repo.name));
+        }
     }
 
     /// Chooses the blobs to download, keyed by SHA so that identical files are fetched once.

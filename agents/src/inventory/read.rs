@@ -186,7 +186,7 @@ fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, InventoryErro
     let invalid = || InventoryError::Encoding {
         message: "invalid UTF-16 after the byte order mark".to_owned(),
     };
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(invalid());
     }
     let units: Vec<u16> = bytes

@@ -653,6 +653,49 @@ async fn missing_optional_fields_are_tolerated() {
 }
 
 #[tokio::test]
+async fn failed_blob_leaves_other_files_scanned() {
+    let server = MockServer::start().await;
+    mount_listing(&server, vec![repo_json("valuer")]).await;
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/repos/acme/valuer/git/blobs/{}",
+            blob_sha(APP_PY)
+        )))
+        .respond_with(
+            ResponseTemplate::new(500).set_body_json(json!({ "message": "Server Error" })),
+        )
+        .expect(4)
+        .mount(&server)
+        .await;
+    mount_repo(
+        &server,
+        "valuer",
+        &[("requirements.txt", REQUIREMENTS), ("src/app.py", APP_PY)],
+    )
+    .await;
+
+    let (findings, report) = crawl(&*source(&token_spec(&server, &["acme"])))
+        .await
+        .expect("crawl");
+    let paths: Vec<&str> = findings
+        .iter()
+        .map(|finding| finding.path.as_str())
+        .collect();
+    assert_eq!(paths, vec!["valuer/requirements.txt"]);
+    assert_eq!(
+        report.issues,
+        vec![format!(
+            "acme/valuer/src/app.py: read blob {} of acme/valuer failed with HTTP 500: Server Error",
+            blob_sha(APP_PY)
+        )]
+    );
+    assert_eq!(
+        report.incomplete,
+        vec!["acme/valuer: could not download 1 file(s), so they were not scanned"]
+    );
+}
+
+#[tokio::test]
 async fn truncated_tree_marks_the_repository_incomplete() {
     let server = MockServer::start().await;
     mount_listing(&server, vec![repo_json("monorepo")]).await;
