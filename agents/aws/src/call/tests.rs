@@ -159,3 +159,13 @@ fn expired_session_is_a_passing_failure() {
         "{attempt:?}"
     );
 }
+
+#[test]
+fn unresolvable_host_reads_as_dns_failure() {
+    let message = "dispatch failure: io error: client error (Connect): dns error: failed to lookup address information: Name or service not known";
+
+    assert!(super::is_dns_failure(message));
+    assert!(!super::is_dns_failure(
+        "dispatch failure: io error: connection refused"
+    ));
+}
