@@ -2,6 +2,9 @@
 //! deployments and registered models, and Cognitive Services accounts of kind `OpenAI` or
 //! `AIServices` with their model deployments.
 
+use std::sync::Arc;
+
+use futures::StreamExt;
 use proto::Finding;
 
 use super::client::{ArmClient, Listing};
@@ -20,6 +23,10 @@ pub const COGNITIVE_API_VERSION: &str = "2024-10-01";
 
 /// Account kinds that host generative models.
 const AI_ACCOUNT_KINDS: [&str; 2] = ["OpenAI", "AIServices"];
+
+/// Workspaces or accounts whose child resources are listed at the same time. The scope's
+/// rate limiter still bounds the call rate; this only overlaps the calls' latency.
+const CHILD_CONCURRENCY: usize = 4;
 
 /// One list call: its name in messages and the permission it needs.
 struct Operation {
@@ -78,10 +85,44 @@ pub(crate) async fn crawl_subscription(
     Ok(run.report)
 }
 
-impl Run<'_> {
+impl<'a> Run<'a> {
     fn emit(&mut self, finding: Finding) {
         self.report.num_items += 1;
         (self.sink)(finding);
+    }
+
+    /// Returns a run with an empty report for the children of one resource.
+    fn fork(&self) -> Run<'a> {
+        Run {
+            client: self.client,
+            context: self.context,
+            sink: Arc::clone(&self.sink),
+            report: CrawlReport::default(),
+            skipped_services: Vec::new(),
+        }
+    }
+
+    /// Adds the report of a forked run, in the order the forks were made.
+    fn absorb(&mut self, report: CrawlReport) {
+        self.report.num_items += report.num_items;
+        self.report.issues.extend(report.issues);
+        self.report.gaps.extend(report.gaps);
+        self.report.incomplete.extend(report.incomplete);
+    }
+
+    /// Returns the workspaces or accounts whose ids can be used as URL paths, with the path.
+    fn with_paths<'r, R>(
+        &mut self,
+        resources: &'r [R],
+        id: impl Fn(&R) -> &str,
+    ) -> Vec<(&'r R, String)> {
+        let mut targets = Vec::new();
+        for resource in resources {
+            if let Some(path) = self.child_path(id(resource)) {
+                targets.push((resource, path));
+            }
+        }
+        targets
     }
 
     async fn machine_learning(&mut self) -> Result<(), CrawlError> {
@@ -98,11 +139,26 @@ impl Run<'_> {
             .await?;
         for workspace in &workspaces {
             self.emit(self.context.workspace(workspace));
-            let Some(id) = self.child_path(&workspace.id) else {
-                continue;
-            };
-            self.online_endpoints(&workspace.name, &id).await?;
-            self.models(&workspace.name, &id).await?;
+        }
+
+        let targets = self.with_paths(&workspaces, |workspace| &workspace.id);
+        let forks = targets.into_iter().map(|(workspace, id)| {
+            let mut fork = self.fork();
+            async move {
+                fork.online_endpoints(&workspace.name, &id).await?;
+                fork.models(&workspace.name, &id).await?;
+                Ok::<_, CrawlError>(fork.report)
+            }
+        });
+        // Collected first because a lazy map here fails the compiler check that the crawl
+        // future is Send (a higher-ranked lifetime limitation).
+        let forks: Vec<_> = forks.collect();
+        let reports: Vec<_> = futures::stream::iter(forks)
+            .buffered(CHILD_CONCURRENCY)
+            .collect()
+            .await;
+        for report in reports {
+            self.absorb(report?);
         }
         Ok(())
     }
@@ -172,28 +228,49 @@ impl Run<'_> {
         let accounts: Vec<Account> = self
             .list(&operation, &path, COGNITIVE_API_VERSION, Level::Service)
             .await?;
-        let ai_accounts = accounts.iter().filter(|account| {
-            account
-                .kind
-                .as_deref()
-                .is_some_and(|kind| AI_ACCOUNT_KINDS.contains(&kind))
-        });
-        for account in ai_accounts {
+        let ai_accounts: Vec<Account> = accounts
+            .into_iter()
+            .filter(|account| {
+                let kind = account.kind.as_deref();
+                kind.is_some_and(|kind| AI_ACCOUNT_KINDS.contains(&kind))
+            })
+            .collect();
+        for account in &ai_accounts {
             self.emit(self.context.account(account));
-            let Some(id) = self.child_path(&account.id) else {
-                continue;
-            };
-            let operation = Operation::new(
-                format!("list model deployments of account `{}`", account.name),
-                "Microsoft.CognitiveServices/accounts/deployments/read",
-            );
-            let path = format!("{id}/deployments");
-            let deployments: Vec<Deployment> = self
-                .list(&operation, &path, COGNITIVE_API_VERSION, Level::Child)
-                .await?;
-            for deployment in &deployments {
-                self.emit(self.context.deployment(account, deployment));
+        }
+
+        let targets = self.with_paths(&ai_accounts, |account| &account.id);
+        let forks = targets.into_iter().map(|(account, id)| {
+            let mut fork = self.fork();
+            async move {
+                fork.deployments(account, &id).await?;
+                Ok::<_, CrawlError>(fork.report)
             }
+        });
+        // Collected first because a lazy map here fails the compiler check that the crawl
+        // future is Send (a higher-ranked lifetime limitation).
+        let forks: Vec<_> = forks.collect();
+        let reports: Vec<_> = futures::stream::iter(forks)
+            .buffered(CHILD_CONCURRENCY)
+            .collect()
+            .await;
+        for report in reports {
+            self.absorb(report?);
+        }
+        Ok(())
+    }
+
+    async fn deployments(&mut self, account: &Account, account_id: &str) -> Result<(), CrawlError> {
+        let operation = Operation::new(
+            format!("list model deployments of account `{}`", account.name),
+            "Microsoft.CognitiveServices/accounts/deployments/read",
+        );
+        let path = format!("{account_id}/deployments");
+        let deployments: Vec<Deployment> = self
+            .list(&operation, &path, COGNITIVE_API_VERSION, Level::Child)
+            .await?;
+        for deployment in &deployments {
+            self.emit(self.context.deployment(account, deployment));
         }
         Ok(())
     }
