@@ -78,7 +78,11 @@ pub(crate) fn source_registry() -> SourceRegistry {
         "azure",
         Arc::new(agents::azure::AzureFactory::new(http.clone())),
     );
-    sources.register("gcp", Arc::new(agents::gcp::GcpFactory::new(http)));
+    sources.register("gcp", Arc::new(agents::gcp::GcpFactory::new(http.clone())));
+    sources.register(
+        "github",
+        Arc::new(agents::github::GitHubFactory::new(HttpClient::clone(&http))),
+    );
     sources
 }
 
@@ -101,8 +105,22 @@ fn cli_actor() -> String {
     )
 }
 
+/// Connector kinds `connectors apply` stores. The API accepts `git` instead of `code`.
+const STORABLE_KINDS: [&str; 6] = ["aws", "azure", "code", "gcp", "github", "inventory"];
+
 async fn apply(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let specs = file::load(&args.file)?;
+    if let Some(spec) = specs
+        .iter()
+        .find(|spec| !STORABLE_KINDS.contains(&spec.kind.as_str()))
+    {
+        bail!(
+            "connector `{}` has unknown kind `{}`; use one of {}",
+            spec.name,
+            spec.kind,
+            STORABLE_KINDS.join(", ")
+        );
+    }
     let key = args
         .secret_key
         .as_deref()
