@@ -96,6 +96,8 @@ fn count_byte(bytes: &[u8], wanted: u8) -> u64 {
 /// Reads the sheet named `Inventory` (in any case) of an XLSX workbook, or else its first
 /// sheet. Returns `None` when that sheet has no non-empty row.
 pub(crate) fn xlsx(bytes: &[u8]) -> Result<Option<Sheet>, InventoryError> {
+    // NOTE: the size limit applies to the compressed workbook. A sheet that expands to far
+    // more is still read whole before the row limit is checked.
     let mut workbook: Xlsx<_> =
         open_workbook_from_rs(Cursor::new(bytes)).map_err(|error| InventoryError::Workbook {
             message: format!("{error}; save the file as an Excel workbook (.xlsx)"),

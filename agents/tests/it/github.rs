@@ -547,6 +547,34 @@ async fn denied_listing_is_a_metadata_gap() {
 }
 
 #[tokio::test]
+async fn user_account_is_listed_when_no_organisation_matches() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/orgs/acme/repos"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({
+            "message": "Not Found",
+            "documentation_url": "https://docs.github.com/rest/repos/repos#list-organization-repositories"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/users/acme/repos"))
+        .and(query_param("type", "owner"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([repo_json("valuer")])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    mount_repo(&server, "valuer", &[("requirements.txt", REQUIREMENTS)]).await;
+
+    let (findings, report) = crawl(&*source(&token_spec(&server, &["acme"])))
+        .await
+        .expect("crawl");
+    assert_eq!(findings.len(), 1);
+    assert!(report.is_complete(), "{report:?}");
+}
+
+#[tokio::test]
 async fn empty_repository_is_skipped() {
     let server = MockServer::start().await;
     mount_listing(&server, vec![repo_json("empty")]).await;
