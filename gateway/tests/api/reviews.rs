@@ -760,3 +760,69 @@ async fn shown_verdict_change_raises_webhook_event() {
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(count().await, 1);
 }
+
+#[tokio::test]
+async fn scan_queues_verdicts_for_review() {
+    let app = TestApp::new().await;
+    let admin = app.token("acme", "admin").await;
+    subscribe(&app, &admin).await;
+    app.scan_example(&admin, "loan-screening").await;
+    let book = rule_book::RuleBook::embedded().unwrap();
+    let counsel_rules: Vec<String> = book
+        .framework(FRAMEWORK)
+        .unwrap()
+        .rules
+        .iter()
+        .filter(|rule| rule.counsel_review)
+        .map(|rule| rule.id.clone())
+        .collect();
+
+    let systems = app
+        .call(Method::GET, "/api/v1/systems", Some(&admin), None)
+        .await
+        .json();
+    let reviews = app
+        .call(Method::GET, "/api/v1/reviews?limit=500", Some(&admin), None)
+        .await
+        .json();
+    let reviews = reviews["items"].as_array().unwrap();
+    assert!(
+        !reviews.is_empty(),
+        "the example has rules marked for counsel review"
+    );
+    for system in systems["items"].as_array().unwrap() {
+        let id = system["id"].as_str().unwrap();
+        let low_confidence = system["confidence"].as_f64().unwrap() < 0.6;
+        let uri = format!("/api/v1/systems/{id}");
+        let detail = app.call(Method::GET, &uri, Some(&admin), None).await.json();
+        for verdict in detail["evaluations"].as_array().unwrap() {
+            let review = reviews.iter().find(|review| {
+                review["system_id"] == id && review["rule_id"] == verdict["rule_id"]
+            });
+            let Some(review) = review else {
+                assert_eq!(verdict["review_status"], Value::Null, "{verdict}");
+                continue;
+            };
+            assert_eq!(verdict["review_status"], "pending");
+            assert_eq!(review["verdict"], verdict["status"]);
+            assert_eq!(review["requested_by"], "system:coordinator");
+            let rule_id = verdict["rule_id"].as_str().unwrap().to_owned();
+            assert!(
+                low_confidence || counsel_rules.contains(&rule_id),
+                "{rule_id} of confident system {id} is queued"
+            );
+        }
+    }
+
+    let before: Vec<Value> = reviews.to_vec();
+    app.scan_example(&admin, "loan-screening").await;
+    let after = app
+        .call(Method::GET, "/api/v1/reviews?limit=500", Some(&admin), None)
+        .await
+        .json();
+    assert_eq!(
+        after["items"].as_array().unwrap(),
+        &before,
+        "an unchanged rescan rewrote reviews"
+    );
+}
