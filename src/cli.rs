@@ -3,6 +3,7 @@
 mod connectors;
 mod database;
 mod output;
+mod pack;
 mod scan;
 mod serve;
 
@@ -32,6 +33,11 @@ enum Command {
     /// Applies the database migrations as the owner (`DATABASE_ADMIN_URL`), or creates and
     /// migrates the embedded cluster when no database URL is set.
     Migrate(DataDirArg),
+    /// Checks evidence packs offline.
+    Pack {
+        #[command(subcommand)]
+        command: pack::PackCommand,
+    },
     /// Works with the rule book.
     Rules {
         #[command(subcommand)]
@@ -175,6 +181,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             output::write_stdout(&text)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Pack { command } => pack::run(command),
         Command::Serve(args) => serve::run(args).await,
         Command::Tokens {
             command: TokensCommand::Create(args),
