@@ -42,6 +42,9 @@ const FIELD_LIMITS: [(&str, usize); 6] = [
     ("project_root", 4096),
 ];
 
+/// Framework a tenant without a subscription is subscribed to by its first ingest stream.
+const DEFAULT_FRAMEWORK: &str = "eu-ai-act";
+
 /// Finding source stored on the scan row of an ingest stream.
 const INGEST_SOURCE: &str = "ingest";
 
@@ -231,6 +234,9 @@ impl IngestStream {
         store::audit::append(&mut tx, entry)
             .await
             .map_err(store_status)?;
+        subscribe_default(&mut tx, &self.principal.actor())
+            .await
+            .map_err(store_status)?;
         tx.commit().await.map_err(store_status)?;
         self.scan_id = Some(scan.id);
         Ok(scan.id)
@@ -271,6 +277,25 @@ impl IngestStream {
             warn!(scan.id = %scan_id, %error, "closing the scan row of an ingest stream failed");
         }
     }
+}
+
+/// Subscribes a tenant without a subscription to [`DEFAULT_FRAMEWORK`], as a scan does,
+/// so that ingested systems are evaluated, and audits the change.
+async fn subscribe_default(tx: &mut store::TenantTx, actor: &str) -> Result<(), store::Error> {
+    if !store::subscriptions::list(tx).await?.is_empty() {
+        return Ok(());
+    }
+    store::subscriptions::set(tx, &[DEFAULT_FRAMEWORK]).await?;
+    let diff = json!({ "before": [], "after": [DEFAULT_FRAMEWORK] });
+    let entry = crate::actors::audit_entry(
+        actor,
+        "subscription",
+        "frameworks",
+        "subscription.updated",
+        diff,
+    );
+    store::audit::append(tx, entry).await?;
+    Ok(())
 }
 
 /// Splits a batch into valid findings (with their position and key) and per-finding errors.
