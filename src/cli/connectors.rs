@@ -1,6 +1,6 @@
 //! `secruna connectors`: stores the connectors of a config file in the tenant's
-//! `connectors` table (secrets encrypted as the API encrypts them) and lists them; also
-//! builds the source registry every scan of this binary uses.
+//! `connectors` table and lists them. Secrets are encrypted as the API encrypts them.
+//! The module also builds the source registry every scan of this binary uses.
 
 pub(crate) mod file;
 
@@ -23,7 +23,7 @@ use super::{DataDirArg, Format, output};
 /// Subcommands of `secruna connectors`.
 #[derive(Debug, clap::Subcommand)]
 pub(crate) enum ConnectorsCommand {
-    /// Creates or updates the connectors of a config file in the tenant; secrets are read
+    /// Creates or updates the connectors of a config file in the tenant. Secrets are read
     /// from the variables and files it names and stored encrypted with SECRUNA_SECRET_KEY.
     Apply(ApplyArgs),
     /// Lists the tenant's connectors without their secrets.
@@ -226,7 +226,7 @@ async fn create_one(
     Ok("created")
 }
 
-/// Updates a stored connector to match `spec`; a secret is replaced only when its
+/// Updates a stored connector to match `spec`. A secret is replaced only when its
 /// plaintext differs from the stored one, so applying the same file twice changes nothing.
 async fn update_one(
     tx: &mut TenantTx,
@@ -243,18 +243,20 @@ async fn update_one(
             spec.kind
         );
     }
+
     let stored = store::connectors::secret(tx, row.id).await?;
     let stored_plain = match (&stored, key) {
         (Some(sealed), Some(key)) => key.open(row.id, sealed).ok(),
         _ => None,
     };
-    let wanted_plain = spec.secret.as_ref().map(serde_json::to_vec).transpose()?;
+    let requested_plain = spec.secret.as_ref().map(serde_json::to_vec).transpose()?;
     let secret = match (&spec.secret, stored.is_some()) {
         (None, false) => None,
         (None, true) => Some(None),
-        (Some(_), _) if stored_plain == wanted_plain => None,
+        (Some(_), _) if stored_plain == requested_plain => None,
         (Some(secret), _) => Some(Some(seal(key, row.id, secret)?)),
     };
+
     let config_changed = row.config != spec.config;
     if !config_changed && secret.is_none() {
         return Ok("unchanged");
