@@ -25,7 +25,7 @@ pub const COGNITIVE_API_VERSION: &str = "2024-10-01";
 const AI_ACCOUNT_KINDS: [&str; 2] = ["OpenAI", "AIServices"];
 
 /// Workspaces or accounts whose child resources are listed at the same time. The scope's
-/// rate limiter still bounds the call rate; this only overlaps the calls' latency.
+/// rate limiter still bounds the call rate, so this only overlaps the calls' latency.
 const CHILD_CONCURRENCY: usize = 4;
 
 /// One list call: its name in messages and the permission it needs.
@@ -275,7 +275,7 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// Lists every page and settles how the listing ended; only errors that make the
+    /// Lists every page and settles how the listing ended. Only errors that make the
     /// whole subscription unreadable are returned.
     async fn list<T: serde::de::DeserializeOwned>(
         &mut self,
