@@ -23,7 +23,7 @@ mod wait;
 
 pub use error::CallError;
 pub use http::{HttpClient, JsonPage, RawResponse};
-pub use limits::{Quota, RateLimits, ScopeLimiter, provider_defaults};
+pub use limits::{CELLS_PER_CALL, CallPermit, Quota, RateLimits, ScopeLimiter, provider_defaults};
 pub use paging::{PageGuard, PageStep};
 pub use retry::{Attempt, RetryPolicy, with_retries};
 pub use wait::{is_aws_throttling_code, is_secondary_rate_limit, wait_hint};

@@ -11,9 +11,17 @@ use governor::middleware::NoOpMiddleware;
 use governor::state::{InMemoryState, NotKeyed};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
+use log::CallLog;
+
 mod defaults;
+mod log;
 
 pub use defaults::provider_defaults;
+
+/// GCRA cells one call takes; the bucket's one spare cell is the lateness it forgives.
+pub const CELLS_PER_CALL: u32 = 32;
+
+const CALL_CELLS: NonZeroU32 = NonZeroU32::new(CELLS_PER_CALL).expect("cells per call is positive");
 
 type Gcra = RateLimiter<NotKeyed, InMemoryState, MonotonicClock, NoOpMiddleware<Instant>>;
 
@@ -54,22 +62,30 @@ impl Quota {
         (self.window / 100).clamp(Duration::from_millis(5), Duration::from_secs(1))
     }
 
-    /// Returns the spacing between permits. Governor's GCRA with burst `b` and period `T`
-    /// admits `b + k` calls in any span of `k * T`, so `calls + 1` calls need a span of at
-    /// least `(calls + 1 - b) * T`. With a burst of one and `T = (window + margin) / calls`
-    /// that span is longer than the window by the margin, so no sliding window of
-    /// `window` ever carries more than `calls` calls.
+    /// Returns the GCRA cell period. A call takes [`CELLS_PER_CALL`] cells and the bucket
+    /// holds one cell more, so a caller that wakes up to one cell late loses no time, and a
+    /// call may come at most one cell before its slot. GCRA then admits `calls + 1` calls
+    /// only over a span of at least `(calls * CELLS_PER_CALL - 1)` cells, and the cell is
+    /// sized so that this span exceeds the window by the jitter margin: no sliding window
+    /// of `window` ever carries more than `calls` calls. (Governor's default burst of
+    /// `calls` would let up to twice the quota through in the first window.)
+    pub fn cell_period(&self) -> Duration {
+        let cells = u128::from(self.calls.max(1)) * u128::from(CELLS_PER_CALL) - 1;
+        let span = (self.window + self.jitter_margin()).as_nanos();
+        let nanos = span.div_ceil(cells).max(1);
+        Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+    }
+
+    /// Returns the steady spacing between permits: [`CELLS_PER_CALL`] cells.
     pub fn permit_period(&self) -> Duration {
-        let calls = self.calls.max(1);
-        let period = (self.window + self.jitter_margin()) / calls;
-        period.max(Duration::from_nanos(1))
+        self.cell_period() * CELLS_PER_CALL
     }
 
     fn gcra(&self) -> Gcra {
-        // A burst of one and a positive period are always valid.
-        let quota = governor::Quota::with_period(self.permit_period())
-            .expect("permit period is positive")
-            .allow_burst(NonZeroU32::MIN);
+        let burst = NonZeroU32::new(CELLS_PER_CALL + 1).expect("burst is positive");
+        let quota = governor::Quota::with_period(self.cell_period())
+            .expect("cell period is positive")
+            .allow_burst(burst);
         RateLimiter::direct_with_clock(quota, MonotonicClock)
     }
 }
@@ -179,6 +195,7 @@ pub struct ScopeLimiter {
     provider: String,
     gcra: Mutex<(Quota, Arc<Gcra>)>,
     paused_until: Mutex<Option<Instant>>,
+    calls: Mutex<CallLog>,
     in_flight: Option<Semaphore>,
     max_in_flight: Option<usize>,
 }
@@ -190,6 +207,7 @@ impl ScopeLimiter {
             provider: provider.to_owned(),
             gcra: Mutex::new((quota, Arc::new(quota.gcra()))),
             paused_until: Mutex::new(None),
+            calls: Mutex::new(CallLog::default()),
             in_flight: max_in_flight.map(|max| Semaphore::new(max.max(1))),
             max_in_flight: max_in_flight.map(|max| max.max(1)),
         }
@@ -214,27 +232,56 @@ impl ScopeLimiter {
     /// window carries more than its calls; while the limiter is paused, no permit is given,
     /// and a permit taken before a pause began is dropped and taken again after it.
     pub async fn acquire(&self) {
-        let started = Instant::now();
-        loop {
-            self.wait_for_pause().await;
-            let gcra = Arc::clone(&lock(&self.gcra).1);
-            loop {
-                match gcra.check() {
-                    Ok(()) => break,
-                    Err(not_until) => {
-                        let at = not_until.earliest_possible();
-                        tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
-                    }
-                }
-            }
-            // A pause in force now began while this caller waited, and it voids the permit:
-            // calls permitted before a pause must not all fire when it ends.
-            if self.paused_until().is_none() {
-                break;
-            }
+        self.acquire_call(false).await;
+    }
+
+    /// Waits for a permit like [`ScopeLimiter::acquire`] and returns it. Drop the permit
+    /// when the call's answer has arrived: its latency then moves the call's place in the
+    /// window, so a call that reached the provider late does not crowd the next window.
+    pub async fn acquire_tracked(&self) -> CallPermit<'_> {
+        let (sequence, released) = self.acquire_call(true).await;
+        CallPermit {
+            limiter: self,
+            sequence,
+            released,
         }
+    }
+
+    /// Waits for a permit and returns the call's sequence number in the log and the time
+    /// the log released it, which is also the start of its latency.
+    async fn acquire_call(&self, tracked: bool) -> (u64, Instant) {
+        let started = Instant::now();
+        let release = loop {
+            self.wait_for_pause().await;
+            let (quota, gcra) = {
+                let current = lock(&self.gcra);
+                (current.0, Arc::clone(&current.1))
+            };
+            wait_for_cells(&gcra).await;
+            if let Some(release) = self.wait_for_log(quota, tracked).await {
+                break release;
+            }
+        };
         metrics::histogram!(super::WAIT_SECONDS_METRIC, "provider" => self.provider.clone())
             .record(started.elapsed().as_secs_f64());
+        release
+    }
+
+    /// Waits until the call log admits a call and records it; `None` when a pause began
+    /// meanwhile, which voids the GCRA permit: calls permitted before a pause must not all
+    /// fire when it ends.
+    async fn wait_for_log(&self, quota: Quota, tracked: bool) -> Option<(u64, Instant)> {
+        loop {
+            if self.paused_until().is_some() {
+                return None;
+            }
+            let now = Instant::now();
+            let released = lock(&self.calls).try_release(now, quota, tracked);
+            match released {
+                Ok(sequence) => return Some((sequence, now)),
+                Err(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+            }
+        }
     }
 
     /// Makes every caller of this limiter wait until `until`. A pause never shortens an
@@ -269,6 +316,36 @@ impl ScopeLimiter {
     async fn wait_for_pause(&self) {
         while let Some(until) = self.paused_until() {
             tokio::time::sleep_until(tokio::time::Instant::from_std(until)).await;
+        }
+    }
+}
+
+/// A permit from [`ScopeLimiter::acquire_tracked`]; dropping it records the call's
+/// latency.
+#[derive(Debug)]
+pub struct CallPermit<'a> {
+    limiter: &'a ScopeLimiter,
+    sequence: u64,
+    released: Instant,
+}
+
+impl Drop for CallPermit<'_> {
+    fn drop(&mut self) {
+        let latency = self.released.elapsed();
+        lock(&self.limiter.calls).complete(self.sequence, latency);
+    }
+}
+
+async fn wait_for_cells(gcra: &Gcra) {
+    loop {
+        match gcra.check_n(CALL_CELLS) {
+            Ok(Ok(())) => return,
+            Ok(Err(not_until)) => {
+                let at = not_until.earliest_possible();
+                tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+            }
+            // The bucket holds one call's cells plus one, so a call always fits.
+            Err(_) => unreachable!("a call's cells exceed the bucket"),
         }
     }
 }

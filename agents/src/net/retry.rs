@@ -155,11 +155,13 @@ where
     let _slot = tokio::time::timeout_at(deadline, limiter.slot())
         .await
         .ok()?;
-    tokio::time::timeout_at(deadline, limiter.acquire())
+    let permit = tokio::time::timeout_at(deadline, limiter.acquire_tracked())
         .await
         .ok()?;
     let attempt_deadline = (tokio::time::Instant::now() + policy.attempt_timeout).min(deadline);
     let outcome = tokio::time::timeout_at(attempt_deadline, op()).await.ok();
+    // The answer is in (or the attempt gave up): its latency places the call in the window.
+    drop(permit);
     if outcome.is_none() {
         tracing::debug!(operation, "provider call attempt timed out");
     }

@@ -72,29 +72,44 @@ async fn first_window_holds_no_burst() {
 
 #[test]
 fn permit_period_adds_the_jitter_margin() {
+    let cases = [
+        // (quota, cell period in ns): the window plus its margin over calls * 32 - 1 cells.
+        (Quota::per_second(10), 3_166_145),
+        (Quota::per_minute(1_200), 1_578_167),
+        (Quota::per_hour(5_000), 22_506_391),
+        (Quota::new(1, Duration::from_millis(100)), 3_387_097),
+    ];
+    for (quota, cell) in cases {
+        assert_eq!(quota.cell_period(), Duration::from_nanos(cell), "{quota:?}");
+        assert_eq!(
+            quota.permit_period(),
+            Duration::from_nanos(cell * 32),
+            "{quota:?}"
+        );
+    }
+}
+
+#[test]
+fn jitter_margin_is_one_percent_within_bounds() {
     assert_eq!(
-        Quota::per_second(10).permit_period(),
-        Duration::from_micros(101_000)
+        Quota::per_second(10).jitter_margin(),
+        Duration::from_millis(10)
     );
     assert_eq!(
-        Quota::per_minute(1_200).permit_period(),
-        Duration::from_micros(50_500)
+        Quota::new(10, Duration::from_millis(100)).jitter_margin(),
+        Duration::from_millis(5)
     );
     assert_eq!(
-        Quota::per_hour(5_000).permit_period(),
-        Duration::from_micros(720_200)
-    );
-    assert_eq!(
-        Quota::new(1, Duration::from_millis(100)).permit_period(),
-        Duration::from_millis(105)
+        Quota::per_hour(5_000).jitter_margin(),
+        Duration::from_secs(1)
     );
 }
 
 #[test]
 fn zero_calls_count_as_one() {
     assert_eq!(
-        Quota::new(0, Duration::from_secs(1)).permit_period(),
-        Duration::from_millis(1_010)
+        Quota::new(0, Duration::from_secs(1)).cell_period(),
+        Duration::from_nanos(32_580_646)
     );
 }
 
@@ -199,4 +214,24 @@ fn provider_defaults_cap_github_concurrency() {
         Some(4)
     );
     assert_eq!(limits.limiter("azure", "sub").in_flight_capacity(), None);
+}
+
+#[tokio::test]
+async fn slow_answer_delays_the_next_window() {
+    let quota = Quota::new(2, Duration::from_millis(200));
+    let limiter = ScopeLimiter::new("test", quota, None);
+    let started = Instant::now();
+
+    // The first call's answer takes 80 ms, so it may have reached the provider at 80 ms.
+    let slow = limiter.acquire_tracked().await;
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    drop(slow);
+    drop(limiter.acquire_tracked().await);
+    drop(limiter.acquire_tracked().await);
+
+    // The GCRA alone would release the third call at about 208 ms; the answer of the first
+    // moves it to 80 ms plus the window and the 5 ms margin.
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(285), "{elapsed:?}");
+    assert!(elapsed < Duration::from_millis(400), "{elapsed:?}");
 }
