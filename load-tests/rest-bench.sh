@@ -226,7 +226,9 @@ psql_admin -At -v tenant_path="$tenant_path" -f "$helpers/paths.sql" >"$paths_fi
 
 # 5. Both servers.
 gateway_port="$(free_port)"
+# The gRPC API gets a free port too, so another server on its default port cannot stop the run.
 DATABASE_URL="$app_url" SECRUNA_LISTEN="127.0.0.1:$gateway_port" \
+    SECRUNA_GRPC_ADDR="127.0.0.1:$(free_port)" \
     SECRUNA_RATE_PER_SECOND=1000000 SECRUNA_RATE_BURST=1000000 \
     "$binary" serve >"$work/gateway.log" 2>&1 &
 server_pids+=("$!")
