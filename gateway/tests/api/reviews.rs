@@ -669,7 +669,7 @@ async fn changed_proposal_reopens_review_and_voids_links() {
         let written = store::reviews::request_batch(
             &mut tx,
             row.system_id,
-            &[request.clone()],
+            std::slice::from_ref(&request),
             "system:coordinator",
         )
         .await
