@@ -267,6 +267,8 @@ pub(crate) async fn use_link(
         ))
         .into());
     }
+    // NOTE: a link proves possession, not identity, so its creator is caught
+    // only when sending their own bearer token or actor id as the name.
     if caller.actor.as_deref() == Some(link.created_by.as_str())
         || reviewer.eq_ignore_ascii_case(&link.created_by)
     {
