@@ -12,10 +12,10 @@ benchmark can compare the two stacks on equal terms:
 - the list query, the page size rules and the cursor format (``<microseconds since
   the epoch>.<uuid>`` of the last row) are the gateway's.
 
-Timestamps and the ``real`` confidence are formatted as the gateway formats them
-(chrono's RFC 3339 output with a ``Z`` and 0, 3 or 6 fraction digits, and the shortest
-decimal that reads back as the same 32-bit float), so a page from either server
-parses to the same value.
+Timestamps and the ``real`` confidence are formatted as the gateway formats them, so a
+page from either server parses to the same value. Timestamps follow chrono's RFC 3339
+output with a ``Z`` and 0, 3 or 6 fraction digits. The confidence is the shortest
+decimal that reads back as the same 32-bit float.
 
 Settings come from the environment: ``DATABASE_URL`` (the application login) and
 ``REST_BENCH_POOL_SIZE`` (connections per worker process, default 8).
@@ -39,7 +39,6 @@ from fastapi.responses import Response
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 RISK_CLASSES = ("prohibited", "high", "limited", "minimal", "unknown")
-TOKEN_PREFIX = "sec_"
 
 AUTHENTICATE = (
     "SELECT principal_type, principal_id, tenant_path::text AS tenant_path, role, expires_at "
@@ -201,7 +200,7 @@ async def list_systems(
     async with request.app.state.pool.acquire() as connection:
         async with connection.transaction(readonly=True):
             await connection.execute(SET_TENANT, tenant_path)
-            # One row more than the page size tells whether another page follows.
+            # Fetching one row more than the page size shows whether another page follows.
             rows = await connection.fetch(LIST_SYSTEMS, risk_class, kind, source, after_at,
                                           after_id, limit + 1)
 
