@@ -1,5 +1,6 @@
 //! Subcommands and their arguments.
 
+mod agent;
 mod connectors;
 mod database;
 mod output;
@@ -55,6 +56,9 @@ enum Command {
     },
     /// Serves the REST API and runs scans until SIGINT or SIGTERM.
     Serve(serve::ServeArgs),
+    /// Runs the connectors of a config file here and streams their findings to a remote
+    /// coordinator over gRPC, resending what was not acknowledged after a disconnect.
+    Agent(agent::AgentArgs),
     /// Creates API tokens (the first one bootstraps access to the API).
     Tokens {
         #[command(subcommand)]
@@ -183,6 +187,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Pack { command } => pack::run(command),
         Command::Serve(args) => serve::run(args).await,
+        Command::Agent(args) => agent::run(args).await,
         Command::Tokens {
             command: TokensCommand::Create(args),
         } => serve::create_token(args).await,

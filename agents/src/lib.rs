@@ -12,6 +12,7 @@ pub mod gcp;
 pub mod github;
 pub mod inventory;
 pub mod net;
+pub mod remote;
 pub mod source;
 
 pub use catalogue::{Catalogue, CatalogueError};
