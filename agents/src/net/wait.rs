@@ -4,7 +4,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use reqwest::header::HeaderMap;
 
-/// Error codes that AWS services return when they throttle, as the AWS SDKs classify them.
+/// Error codes that AWS services return when they throttle: the `THROTTLING_ERRORS` list of
+/// the Rust SDK's `aws-runtime` crate.
 const AWS_THROTTLING_CODES: &[&str] = &[
     "Throttling",
     "ThrottlingException",

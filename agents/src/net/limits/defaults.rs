@@ -20,13 +20,14 @@ pub fn provider_defaults() -> BTreeMap<String, Quota> {
         ("azure", Quota::per_minute(1_200)),
         // Vertex AI resource-management requests per project and region.
         ("gcp", Quota::per_minute(600)),
-        // AWS control-plane APIs without a published rate.
+        // NOTE: AWS publishes no rate for these control-plane APIs; the values are
+        // estimates (SageMaker List* and Describe* throttle at low single-digit rates).
         ("aws", Quota::per_second(5)),
-        // SageMaker List* and Describe* calls throttle at low single-digit rates.
         ("aws.sagemaker", Quota::per_second(2)),
         ("aws.bedrock", Quota::per_second(5)),
         // Lambda control-plane APIs other than GetFunction and GetPolicy: 15 per second.
         ("aws.lambda", Quota::per_second(10)),
+        // No published rate either; STS limits apply per account and cannot be raised.
         ("aws.organizations", Quota::per_second(2)),
         ("aws.sts", Quota::per_second(20)),
     ];
