@@ -85,9 +85,16 @@ impl ScopeStatus {
         }
     }
 
-    /// Whether the crawl read the scope, so findings it did not see have vanished.
+    /// Whether the crawl read the scope, at least in part.
     pub fn was_crawled(self) -> bool {
         matches!(self, ScopeStatus::Covered | ScopeStatus::Partial)
+    }
+
+    /// Whether the crawl read all of the scope, so a finding it did not see has vanished.
+    /// A partial scope may have missed findings behind a denied or cut-short listing, so
+    /// it resolves nothing.
+    pub fn resolves_vanished(self) -> bool {
+        self == ScopeStatus::Covered
     }
 }
 

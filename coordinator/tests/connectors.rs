@@ -110,6 +110,14 @@ impl FakeSource {
                 permission: "sagemaker:ListEndpoints".to_owned(),
                 message: "access denied".to_owned(),
             }),
+            "denied" => {
+                report.gaps.push(CoverageGap {
+                    service: "sagemaker:ListModels".to_owned(),
+                    permission: "sagemaker:ListModels".to_owned(),
+                    message: "access denied".to_owned(),
+                });
+                return Ok(report);
+            }
             "incomplete" => report
                 .incomplete
                 .push("endpoints: paging token repeated".to_owned()),
@@ -354,7 +362,23 @@ async fn incomplete_listing_makes_the_scan_partial() {
 }
 
 #[tokio::test]
-async fn scan_with_no_scope_covered_fails() {
+async fn scan_with_no_scope_crawled_or_skipped_fails() {
+    let db = TestDb::new().await;
+    let counters = Arc::new(Counters::default());
+    let coordinator = start(&db, &counters, 16).await;
+    let scopes = json!({"scopes": {"a": "permanent", "b": "panic"}});
+
+    let outcome = coordinator
+        .scan(request(vec![connector("prod", scopes)]))
+        .await
+        .unwrap();
+
+    assert_eq!(outcome.status, ScanStatus::Failed);
+    coordinator.shutdown().await;
+}
+
+#[tokio::test]
+async fn scan_with_a_failed_and_a_skipped_scope_is_partial() {
     let db = TestDb::new().await;
     let counters = Arc::new(Counters::default());
     let coordinator = start(&db, &counters, 16).await;
@@ -365,7 +389,25 @@ async fn scan_with_no_scope_covered_fails() {
         .await
         .unwrap();
 
-    assert_eq!(outcome.status, ScanStatus::Failed);
+    assert_eq!(outcome.status, ScanStatus::Partial);
+    let not_covered: Vec<&str> = outcome.not_covered().map(|s| s.scope.as_str()).collect();
+    assert_eq!(not_covered, ["a"]);
+    coordinator.shutdown().await;
+}
+
+#[tokio::test]
+async fn scan_with_every_scope_skipped_completes() {
+    let db = TestDb::new().await;
+    let counters = Arc::new(Counters::default());
+    let coordinator = start(&db, &counters, 16).await;
+    let scopes = json!({"scopes": {"eu-south-2": "skip", "me-central-1": "skip"}});
+
+    let outcome = coordinator
+        .scan(request(vec![connector("prod", scopes)]))
+        .await
+        .unwrap();
+
+    assert_eq!(outcome.status, ScanStatus::Completed);
     coordinator.shutdown().await;
 }
 
@@ -381,12 +423,15 @@ async fn finding_statuses(db: &TestDb) -> Vec<(String, String)> {
 }
 
 #[tokio::test]
-async fn failed_scope_keeps_its_findings_open() {
+async fn scopes_not_fully_read_keep_their_findings_open() {
     let db = TestDb::new().await;
     let counters = Arc::new(Counters::default());
     let coordinator = start(&db, &counters, 16).await;
-    let first = json!({"scopes": {"gone": "ok", "broken": "ok", "skipped": "ok"}});
-    let second = json!({"scopes": {"gone": "empty", "broken": "permanent", "skipped": "skip"}});
+    let first =
+        json!({"scopes": {"gone": "ok", "broken": "ok", "skipped": "ok", "hidden": "ok"}});
+    let second = json!({"scopes": {
+        "gone": "empty", "broken": "permanent", "skipped": "skip", "hidden": "denied"
+    }});
     coordinator
         .scan(request(vec![connector("prod", first)]))
         .await
@@ -404,6 +449,7 @@ async fn failed_scope_keeps_its_findings_open() {
         [
             ("broken".to_owned(), "open".to_owned()),
             ("gone".to_owned(), "resolved".to_owned()),
+            ("hidden".to_owned(), "open".to_owned()),
             ("skipped".to_owned(), "open".to_owned()),
         ]
     );

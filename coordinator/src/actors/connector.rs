@@ -422,7 +422,7 @@ fn report_when_settled(myself: &ActorRef<ConnectorMsg>, state: &mut ConnectorSta
         let Some(outcome) = scope.outcome.take() else {
             continue;
         };
-        if outcome.status.was_crawled() {
+        if outcome.status.resolves_vanished() {
             report.covered.push(CoveredScope {
                 source: scope.scope.provider.clone(),
                 scope: scope.scope.id.clone(),

@@ -440,11 +440,13 @@ pub(crate) fn scan_status(scopes: &[ScopeOutcome]) -> ScanStatus {
     {
         return ScanStatus::Cancelled;
     }
-    let num_crawled = scopes
+    // A skipped scope (a region that is not enabled) was settled without a crawl: a scan
+    // whose every scope was skipped had nothing to miss.
+    let num_settled = scopes
         .iter()
-        .filter(|scope| scope.status.was_crawled())
+        .filter(|scope| scope.status.was_crawled() || scope.status == ScopeStatus::Skipped)
         .count();
-    if num_crawled == 0 {
+    if num_settled == 0 {
         ScanStatus::Failed
     } else if scopes.iter().all(ScopeOutcome::is_complete) {
         ScanStatus::Completed
