@@ -23,8 +23,13 @@ use tonic::transport::Channel;
 struct Bearer(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
 
 impl tonic::service::Interceptor for Bearer {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        request.metadata_mut().insert("authorization", self.0.clone());
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.0.clone());
         Ok(request)
     }
 }
@@ -33,9 +38,14 @@ type Authed = InterceptedService<Channel, Bearer>;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let url = std::env::var("SECRUNA_GRPC_URL").unwrap_or_else(|_| "http://127.0.0.1:50051".to_owned());
+    let url =
+        std::env::var("SECRUNA_GRPC_URL").unwrap_or_else(|_| "http://127.0.0.1:50051".to_owned());
     let token = std::env::var("SECRUNA_TOKEN").context("set SECRUNA_TOKEN to a write token")?;
-    let bearer = Bearer(format!("Bearer {token}").parse().context("SECRUNA_TOKEN is not ASCII")?);
+    let bearer = Bearer(
+        format!("Bearer {token}")
+            .parse()
+            .context("SECRUNA_TOKEN is not ASCII")?,
+    );
     let channel = Channel::from_shared(url.clone())?
         .connect()
         .await
@@ -62,14 +72,15 @@ async fn main() -> anyhow::Result<()> {
 
 /// Streams two batches and returns the id of a system they created.
 async fn ingest(channel: Channel, bearer: Bearer) -> anyhow::Result<String> {
-    let mut client = v1::ingest_client::IngestClient::with_interceptor(channel.clone(), bearer.clone())
-        .max_decoding_message_size(proto::MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(proto::MAX_MESSAGE_BYTES);
-    let batches = vec![
-        batch(1, &["openai", "langchain"]),
-        batch(2, &["torch"]),
-    ];
-    let mut acks = client.stream_findings(tokio_stream::iter(batches)).await?.into_inner();
+    let mut client =
+        v1::ingest_client::IngestClient::with_interceptor(channel.clone(), bearer.clone())
+            .max_decoding_message_size(proto::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(proto::MAX_MESSAGE_BYTES);
+    let batches = vec![batch(1, &["openai", "langchain"]), batch(2, &["torch"])];
+    let mut acks = client
+        .stream_findings(tokio_stream::iter(batches))
+        .await?
+        .into_inner();
     while let Some(ack) = acks.message().await? {
         println!(
             "ingest: batch {} stored {} findings, rejected {}",
@@ -119,7 +130,10 @@ fn batch(sequence: u64, subjects: &[&str]) -> v1::FindingBatch {
     v1::FindingBatch { sequence, findings }
 }
 
-fn inventory_client(channel: Channel, bearer: Bearer) -> v1::inventory_client::InventoryClient<Authed> {
+fn inventory_client(
+    channel: Channel,
+    bearer: Bearer,
+) -> v1::inventory_client::InventoryClient<Authed> {
     v1::inventory_client::InventoryClient::with_interceptor(channel, bearer)
         .max_decoding_message_size(proto::MAX_MESSAGE_BYTES)
         .max_encoding_message_size(proto::MAX_MESSAGE_BYTES)
@@ -134,7 +148,10 @@ async fn inventory(channel: Channel, bearer: Bearer, system_id: &str) -> anyhow:
         })
         .await?
         .into_inner();
-    println!("inventory: {} systems on the first page", page.systems.len());
+    println!(
+        "inventory: {} systems on the first page",
+        page.systems.len()
+    );
     let detail = client
         .get_system(v1::GetSystemRequest {
             system_id: system_id.to_owned(),
@@ -157,7 +174,10 @@ async fn compliance(channel: Channel, bearer: Bearer) -> anyhow::Result<()> {
         .list_evaluations(v1::ListEvaluationsRequest::default())
         .await?
         .into_inner();
-    println!("compliance: {} verdicts on the first page", verdicts.evaluations.len());
+    println!(
+        "compliance: {} verdicts on the first page",
+        verdicts.evaluations.len()
+    );
 
     let mut chunks = client
         .export_evidence_pack(v1::ExportEvidencePackRequest {
@@ -175,13 +195,20 @@ async fn compliance(channel: Channel, bearer: Bearer) -> anyhow::Result<()> {
         if chunk.last {
             let digest = hex::encode(Sha256::digest(&pack));
             if digest != chunk.sha256 {
-                bail!("evidence pack hash mismatch: received {digest}, server sent {}", chunk.sha256);
+                bail!(
+                    "evidence pack hash mismatch: received {digest}, server sent {}",
+                    chunk.sha256
+                );
             }
         }
     }
     let path = std::env::temp_dir().join(&file_name);
     std::fs::write(&path, &pack)?;
-    println!("compliance: evidence pack of {} bytes written to {}", pack.len(), path.display());
+    println!(
+        "compliance: evidence pack of {} bytes written to {}",
+        pack.len(),
+        path.display()
+    );
     Ok(())
 }
 
@@ -214,7 +241,10 @@ async fn scans(channel: Channel, bearer: Bearer, target: String) -> anyhow::Resu
         })
         .await?
         .into_inner();
-    println!("scans: {} finished {} at {}", scan.scan_id, scan.status, scan.finished_at);
+    println!(
+        "scans: {} finished {} at {}",
+        scan.scan_id, scan.status, scan.finished_at
+    );
     // The scan has finished, so the server rejects the cancel with FAILED_PRECONDITION.
     let cancelled = client
         .cancel_scan(v1::CancelScanRequest {
@@ -223,7 +253,11 @@ async fn scans(channel: Channel, bearer: Bearer, target: String) -> anyhow::Resu
         .await;
     match cancelled {
         Ok(scan) => println!("scans: cancelled, now {}", scan.into_inner().status),
-        Err(status) => println!("scans: cancel answered {:?}: {}", status.code(), status.message()),
+        Err(status) => println!(
+            "scans: cancel answered {:?}: {}",
+            status.code(),
+            status.message()
+        ),
     }
     Ok(())
 }

@@ -20,7 +20,10 @@ use prost_types::{
 
 /// Decodes two encoded `FileDescriptorSet`s and returns the breaking changes from
 /// `released` to `current`, one sentence each; empty when `current` is compatible.
-pub fn breaking_changes(released: &[u8], current: &[u8]) -> Result<Vec<String>, prost::DecodeError> {
+pub fn breaking_changes(
+    released: &[u8],
+    current: &[u8],
+) -> Result<Vec<String>, prost::DecodeError> {
     let released = FileDescriptorSet::decode(released)?;
     let current = FileDescriptorSet::decode(current)?;
     Ok(compare(&released, &current))
@@ -73,10 +76,14 @@ impl<'a> Index<'a> {
                 index.add_message(package, message);
             }
             for definition in &file.enum_type {
-                index.enums.insert(qualify(package, definition.name()), definition);
+                index
+                    .enums
+                    .insert(qualify(package, definition.name()), definition);
             }
             for service in &file.service {
-                index.services.insert(qualify(package, service.name()), service);
+                index
+                    .services
+                    .insert(qualify(package, service.name()), service);
             }
         }
         index
@@ -88,7 +95,8 @@ impl<'a> Index<'a> {
             self.add_message(&name, nested);
         }
         for definition in &message.enum_type {
-            self.enums.insert(qualify(&name, definition.name()), definition);
+            self.enums
+                .insert(qualify(&name, definition.name()), definition);
         }
         self.messages.insert(name, message);
     }
@@ -110,15 +118,25 @@ fn compare_message(
 ) {
     for field in &released.field {
         let number = field.number();
-        let Some(now) = current.field.iter().find(|candidate| candidate.number() == number) else {
-            let moved = current.field.iter().find(|candidate| candidate.name() == field.name());
+        let Some(now) = current
+            .field
+            .iter()
+            .find(|candidate| candidate.number() == number)
+        else {
+            let moved = current
+                .field
+                .iter()
+                .find(|candidate| candidate.name() == field.name());
             let change = match moved {
                 Some(moved) => format!(
                     "field `{name}.{}` was renumbered from {number} to {}",
                     field.name(),
                     moved.number()
                 ),
-                None => format!("field `{name}.{}` (number {number}) was removed", field.name()),
+                None => format!(
+                    "field `{name}.{}` (number {number}) was removed",
+                    field.name()
+                ),
             };
             changes.push(change);
             continue;
@@ -161,7 +179,11 @@ fn compare_message(
                 field.name()
             ));
         }
-        if released.reserved_name.iter().any(|reserved| reserved == field.name()) {
+        if released
+            .reserved_name
+            .iter()
+            .any(|reserved| reserved == field.name())
+        {
             changes.push(format!(
                 "field `{name}.{}` reuses a reserved name",
                 field.name()
@@ -177,7 +199,11 @@ fn compare_enum(
     changes: &mut Vec<String>,
 ) {
     for value in &released.value {
-        match current.value.iter().find(|candidate| candidate.name() == value.name()) {
+        match current
+            .value
+            .iter()
+            .find(|candidate| candidate.name() == value.name())
+        {
             None => changes.push(format!("enum value `{name}.{}` was removed", value.name())),
             Some(now) if now.number() != value.number() => changes.push(format!(
                 "enum value `{name}.{}` was renumbered from {} to {}",
@@ -197,7 +223,10 @@ fn compare_service(
     changes: &mut Vec<String>,
 ) {
     for method in &released.method {
-        let Some(now) = current.method.iter().find(|candidate| candidate.name() == method.name())
+        let Some(now) = current
+            .method
+            .iter()
+            .find(|candidate| candidate.name() == method.name())
         else {
             changes.push(format!("RPC `{name}.{}` was removed", method.name()));
             continue;

@@ -42,7 +42,9 @@ fn added_field_is_compatible() {
 #[test]
 fn removed_field_is_breaking() {
     let mut changed = current();
-    message(&mut changed, "Finding").field.retain(|field| field.name() != "evidence");
+    message(&mut changed, "Finding")
+        .field
+        .retain(|field| field.name() != "evidence");
 
     assert_eq!(
         compare(&current(), &changed),
@@ -54,7 +56,11 @@ fn removed_field_is_breaking() {
 fn renumbered_field_is_breaking() {
     let mut changed = current();
     let finding = message(&mut changed, "Finding");
-    let field = finding.field.iter_mut().find(|field| field.name() == "evidence").unwrap();
+    let field = finding
+        .field
+        .iter_mut()
+        .find(|field| field.name() == "evidence")
+        .unwrap();
     field.number = Some(12);
 
     let changes = compare(&current(), &changed);
@@ -69,13 +75,20 @@ fn renumbered_field_is_breaking() {
 fn retyped_field_is_breaking() {
     let mut changed = current();
     let finding = message(&mut changed, "Finding");
-    let field = finding.field.iter_mut().find(|field| field.name() == "line").unwrap();
+    let field = finding
+        .field
+        .iter_mut()
+        .find(|field| field.name() == "line")
+        .unwrap();
     field.set_type(Type::Int64);
 
     let changes = compare(&current(), &changed);
 
     assert_eq!(changes.len(), 1);
-    assert!(changes[0].starts_with("field `secruna.v1.Finding.line` changed type"), "{changes:?}");
+    assert!(
+        changes[0].starts_with("field `secruna.v1.Finding.line` changed type"),
+        "{changes:?}"
+    );
 }
 
 #[test]
@@ -83,7 +96,9 @@ fn removed_rpc_is_breaking() {
     let mut changed = current();
     for file in &mut changed.file {
         for service in &mut file.service {
-            service.method.retain(|method| method.name() != "CancelScan");
+            service
+                .method
+                .retain(|method| method.name() != "CancelScan");
         }
     }
 
@@ -97,10 +112,12 @@ fn removed_rpc_is_breaking() {
 fn reused_reserved_number_is_breaking() {
     let mut released = current();
     let finding = message(&mut released, "Finding");
-    finding.reserved_range.push(prost_types::descriptor_proto::ReservedRange {
-        start: Some(30),
-        end: Some(31),
-    });
+    finding
+        .reserved_range
+        .push(prost_types::descriptor_proto::ReservedRange {
+            start: Some(30),
+            end: Some(31),
+        });
     let mut changed = current();
     let mut field = message(&mut changed, "Finding").field[0].clone();
     field.name = Some("reborn".to_owned());

@@ -24,17 +24,32 @@ async fn unknown_expired_and_revoked_tokens_are_unauthenticated() {
     let server = Server::start().await;
     let valid = server.token("acme", "read").await;
     let expired = server
-        .token_expiring("acme", "read", Some(chrono::Utc::now() - chrono::Duration::hours(1)))
+        .token_expiring(
+            "acme",
+            "read",
+            Some(chrono::Utc::now() - chrono::Duration::hours(1)),
+        )
         .await;
     let (revoked, revoked_id) = server.token_with_id("acme", "read", None).await;
     let mut tx = server.db.store.begin(&context("acme")).await.unwrap();
-    store::api_tokens::revoke(&mut tx, revoked_id).await.unwrap();
+    store::api_tokens::revoke(&mut tx, revoked_id)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     assert_eq!(list_systems_code(&server, &valid).await, Code::Ok);
-    assert_eq!(list_systems_code(&server, "sec_not_a_token").await, Code::Unauthenticated);
-    assert_eq!(list_systems_code(&server, &expired).await, Code::Unauthenticated);
-    assert_eq!(list_systems_code(&server, &revoked).await, Code::Unauthenticated);
+    assert_eq!(
+        list_systems_code(&server, "sec_not_a_token").await,
+        Code::Unauthenticated
+    );
+    assert_eq!(
+        list_systems_code(&server, &expired).await,
+        Code::Unauthenticated
+    );
+    assert_eq!(
+        list_systems_code(&server, &revoked).await,
+        Code::Unauthenticated
+    );
     server.stop().await;
 }
 
@@ -49,7 +64,11 @@ async fn missing_authorization_names_the_metadata() {
         .unwrap_err();
 
     assert_eq!(status.code(), Code::Unauthenticated);
-    assert!(status.message().contains("`authorization`"), "{}", status.message());
+    assert!(
+        status.message().contains("`authorization`"),
+        "{}",
+        status.message()
+    );
     server.stop().await;
 }
 
@@ -60,7 +79,10 @@ async fn read_token_cannot_ingest_start_or_cancel() {
 
     let mut ingest = ingest_client(&server, &token).await;
     let ingest_status = ingest
-        .stream_findings(tokio_stream::iter(vec![batch(1, vec![finding("r", ".", "openai")])]))
+        .stream_findings(tokio_stream::iter(vec![batch(
+            1,
+            vec![finding("r", ".", "openai")],
+        )]))
         .await
         .unwrap_err();
     let mut scans = scans_client(&server, &token).await;
@@ -91,8 +113,14 @@ async fn other_tenants_ids_are_not_found() {
     let acme = server.token("acme", "write").await;
     let globex = server.token("globex", "write").await;
     let mut client = ingest_client(&server, &globex).await;
-    send_all(&mut client, vec![batch(1, vec![finding("globex-repo", ".", "openai")])]).await;
-    let globex_system = server.query_strings("SELECT id::text FROM ai_systems").await;
+    send_all(
+        &mut client,
+        vec![batch(1, vec![finding("globex-repo", ".", "openai")])],
+    )
+    .await;
+    let globex_system = server
+        .query_strings("SELECT id::text FROM ai_systems")
+        .await;
     let globex_scan = server.query_strings("SELECT id::text FROM scans").await;
 
     let mut inventory = inventory_client(&server, &acme).await;
@@ -144,7 +172,10 @@ async fn tenant_over_its_rate_gets_resource_exhausted() {
     }
     let other_tenant = list_systems_code(&server, &globex).await;
 
-    assert_eq!(codes, vec![Code::Ok, Code::Ok, Code::Ok, Code::ResourceExhausted]);
+    assert_eq!(
+        codes,
+        vec![Code::Ok, Code::Ok, Code::Ok, Code::ResourceExhausted]
+    );
     assert_eq!(other_tenant, Code::Ok);
     server.stop().await;
 }
@@ -152,10 +183,10 @@ async fn tenant_over_its_rate_gets_resource_exhausted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_reflection_answer_without_a_token() {
     use tonic_health::pb::health_client::HealthClient;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
     use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
     use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
     use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
 
     let server = Server::start().await;
     let mut health = HealthClient::new(server.channel().await);
@@ -180,13 +211,26 @@ async fn health_and_reflection_answer_without_a_token() {
     let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
         panic!("unexpected reflection response {response:?}");
     };
-    let mut names: Vec<String> = list.service.into_iter().map(|service| service.name).collect();
+    let mut names: Vec<String> = list
+        .service
+        .into_iter()
+        .map(|service| service.name)
+        .collect();
     names.sort();
 
-    assert_eq!(serving.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+    assert_eq!(
+        serving.status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
     assert!(names.contains(&"secruna.v1.Ingest".to_owned()), "{names:?}");
     assert!(names.contains(&"secruna.v1.Scans".to_owned()), "{names:?}");
-    assert!(names.contains(&"secruna.v1.Inventory".to_owned()), "{names:?}");
-    assert!(names.contains(&"secruna.v1.Compliance".to_owned()), "{names:?}");
+    assert!(
+        names.contains(&"secruna.v1.Inventory".to_owned()),
+        "{names:?}"
+    );
+    assert!(
+        names.contains(&"secruna.v1.Compliance".to_owned()),
+        "{names:?}"
+    );
     server.stop().await;
 }

@@ -146,7 +146,12 @@ async fn get_system_returns_findings_and_verdicts() {
     assert_eq!(stored.external_id, "repo-a|.|openai");
     assert_eq!(detail.findings[0].status, "open");
     assert!(!detail.evaluations.is_empty());
-    assert!(detail.evaluations.iter().all(|verdict| verdict.framework == "eu-ai-act"));
+    assert!(
+        detail
+            .evaluations
+            .iter()
+            .all(|verdict| verdict.framework == "eu-ai-act")
+    );
     server.stop().await;
 }
 
@@ -214,7 +219,10 @@ async fn exported_evidence_pack_verifies_and_detects_tampering() {
     assert_eq!(report.num_files_checked, 4);
     assert!(report.manifest.audit_chain_head.is_some());
     let rule_book = rule_book::RuleBook::embedded().unwrap();
-    assert_eq!(report.manifest.rule_book_version_hash, rule_book.version_hash());
+    assert_eq!(
+        report.manifest.rule_book_version_hash,
+        rule_book.version_hash()
+    );
 
     let tampered = tamper(&bytes);
     let error = evidence::verify(&tampered).unwrap_err();
@@ -313,7 +321,11 @@ async fn started_scan_is_watched_to_its_end() {
     assert!(!scan.finished_at.is_empty());
     assert_eq!(cancel_finished.code(), Code::FailedPrecondition);
     assert_eq!(escape.code(), Code::InvalidArgument);
-    assert!(escape.message().contains("`targets[0]`"), "{}", escape.message());
+    assert!(
+        escape.message().contains("`targets[0]`"),
+        "{}",
+        escape.message()
+    );
     server.stop().await;
 }
 

@@ -110,10 +110,16 @@ impl Server {
         scope: &str,
         expires_at: Option<chrono::DateTime<chrono::Utc>>,
     ) -> (String, uuid::Uuid) {
-        let token = format!("sec_test_{}_{}", tenant.replace('/', "_"), uuid::Uuid::new_v4().simple());
+        let token = format!(
+            "sec_test_{}_{}",
+            tenant.replace('/', "_"),
+            uuid::Uuid::new_v4().simple()
+        );
         let mut tx = self.db.store.begin(&context(tenant)).await.unwrap();
         store::tenants::ensure(&mut tx, tenant).await.unwrap();
-        store::subscriptions::set(&mut tx, &["eu-ai-act"]).await.unwrap();
+        store::subscriptions::set(&mut tx, &["eu-ai-act"])
+            .await
+            .unwrap();
         let row = store::api_tokens::create(
             &mut tx,
             &store::api_tokens::NewApiToken {
@@ -155,7 +161,10 @@ pub(crate) fn context(tenant: &str) -> TenantContext {
 pub(crate) struct Bearer(pub String);
 
 impl Interceptor for Bearer {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
         let value = format!("Bearer {}", self.0).parse().unwrap();
         request.metadata_mut().insert("authorization", value);
         Ok(request)
@@ -164,34 +173,52 @@ impl Interceptor for Bearer {
 
 pub(crate) type Authed = InterceptedService<Channel, Bearer>;
 
-pub(crate) async fn ingest_client(server: &Server, token: &str) -> v1::ingest_client::IngestClient<Authed> {
-    v1::ingest_client::IngestClient::with_interceptor(server.channel().await, Bearer(token.to_owned()))
-        .max_decoding_message_size(proto::MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(proto::MAX_MESSAGE_BYTES)
+pub(crate) async fn ingest_client(
+    server: &Server,
+    token: &str,
+) -> v1::ingest_client::IngestClient<Authed> {
+    v1::ingest_client::IngestClient::with_interceptor(
+        server.channel().await,
+        Bearer(token.to_owned()),
+    )
+    .max_decoding_message_size(proto::MAX_MESSAGE_BYTES)
+    .max_encoding_message_size(proto::MAX_MESSAGE_BYTES)
 }
 
 pub(crate) async fn inventory_client(
     server: &Server,
     token: &str,
 ) -> v1::inventory_client::InventoryClient<Authed> {
-    v1::inventory_client::InventoryClient::with_interceptor(server.channel().await, Bearer(token.to_owned()))
-        .max_decoding_message_size(proto::MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(proto::MAX_MESSAGE_BYTES)
+    v1::inventory_client::InventoryClient::with_interceptor(
+        server.channel().await,
+        Bearer(token.to_owned()),
+    )
+    .max_decoding_message_size(proto::MAX_MESSAGE_BYTES)
+    .max_encoding_message_size(proto::MAX_MESSAGE_BYTES)
 }
 
-pub(crate) async fn scans_client(server: &Server, token: &str) -> v1::scans_client::ScansClient<Authed> {
-    v1::scans_client::ScansClient::with_interceptor(server.channel().await, Bearer(token.to_owned()))
-        .max_decoding_message_size(proto::MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(proto::MAX_MESSAGE_BYTES)
+pub(crate) async fn scans_client(
+    server: &Server,
+    token: &str,
+) -> v1::scans_client::ScansClient<Authed> {
+    v1::scans_client::ScansClient::with_interceptor(
+        server.channel().await,
+        Bearer(token.to_owned()),
+    )
+    .max_decoding_message_size(proto::MAX_MESSAGE_BYTES)
+    .max_encoding_message_size(proto::MAX_MESSAGE_BYTES)
 }
 
 pub(crate) async fn compliance_client(
     server: &Server,
     token: &str,
 ) -> v1::compliance_client::ComplianceClient<Authed> {
-    v1::compliance_client::ComplianceClient::with_interceptor(server.channel().await, Bearer(token.to_owned()))
-        .max_decoding_message_size(proto::MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(proto::MAX_MESSAGE_BYTES)
+    v1::compliance_client::ComplianceClient::with_interceptor(
+        server.channel().await,
+        Bearer(token.to_owned()),
+    )
+    .max_decoding_message_size(proto::MAX_MESSAGE_BYTES)
+    .max_encoding_message_size(proto::MAX_MESSAGE_BYTES)
 }
 
 /// A dependency finding of a partner connector: `openai` in `<root>/requirements.txt`.
