@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Quota benchmark: crawls 1,000 scopes concurrently, with paging, against a fake provider
-# on 127.0.0.1 that enforces an exact sliding-window quota per scope and answers 429 above
+# on 127.0.0.1 that enforces an exact sliding-window quota per scope and responds with 429 above
 # it. The engine is the connectors' network layer (agents::net: HttpClient, RateLimits,
 # with_retries, PageGuard). The last line of output is
 #   quota utilisation: U%, throttled: T
 # where U is the calls served over the calls the quota allowed (calls * duration / window
-# per scope, summed) and T is the number of 429 answers the provider sent.
+# per scope, summed) and T is the number of 429 responses the provider sent.
 #
 # Usage: load-tests/quota-bench.sh [--scopes N] [--calls N] [--window-ms N]
 #          [--listings N] [--pages N] [--items-per-page N]

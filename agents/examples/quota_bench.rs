@@ -3,7 +3,7 @@
 //! used and how often the provider throttled it.
 //!
 //! The fake provider listens on 127.0.0.1 only. For each scope it keeps the arrival times
-//! of the calls it served and answers 429 to a call that would make any window of
+//! of the calls it served and responds with 429 to a call that would make any window of
 //! `--window-ms` carry more than `--calls` calls. The engine is what a connector runs:
 //! [`HttpClient`] with one [`RateLimits`] registry, [`with_retries`] inside it, and a
 //! [`PageGuard`] per listing, with several listings of a scope paged concurrently.
@@ -12,7 +12,7 @@
 //! `load-tests/quota-bench.sh`. The last line is `quota utilisation: U%, throttled: T`,
 //! where U is the calls served divided by the calls the quota allowed each scope over the
 //! run's duration (`calls * duration / window`, summed over scopes) and T is the number of
-//! 429 answers the provider sent.
+//! 429 responses the provider sent.
 //!
 //! [`with_retries`]: agents::net::with_retries
 
@@ -157,7 +157,7 @@ fn start_provider(provider: Arc<Provider>) -> SocketAddr {
             address_tx
                 .send(listener.local_addr().expect("local address"))
                 .expect("send address");
-            // Answers go out at once, as a provider's would, instead of waiting on Nagle's
+            // Responses go out at once, as a provider's would, instead of waiting on Nagle's
             // algorithm for the client's delayed acknowledgement.
             let listener = listener.tap_io(|stream| {
                 let _ = stream.set_nodelay(true);

@@ -4,13 +4,13 @@
 //! A connector asks [`RateLimits`] for the [`ScopeLimiter`] of its `(provider, scope)` pair
 //! and runs every call through [`with_retries`] (the [`HttpClient`] does both for REST
 //! calls). The limiter keeps every sliding window of the provider's quota window within the
-//! quota; a throttled answer pauses the limiter for the time the server asked for, so every
+//! quota; a throttled response pauses the limiter for the time the server requested, so every
 //! other call of the same scope waits too. [`PageGuard`] stops listings whose paging token
 //! is empty, repeats or loops, and gives the reason to record in
 //! [`CrawlReport::incomplete`](crate::CrawlReport::incomplete).
 //!
 //! Metrics: `secruna_rate_limiter_wait_seconds` (histogram, time spent waiting for a
-//! permit) and `secruna_provider_throttled_total` (counter, throttled answers), both
+//! permit) and `secruna_provider_throttled_total` (counter, throttled responses), both
 //! labelled by `provider` only.
 
 mod error;
@@ -31,5 +31,5 @@ pub use wait::{is_aws_throttling_code, is_secondary_rate_limit, wait_hint};
 /// Name of the histogram of seconds spent waiting for a rate-limit permit.
 pub const WAIT_SECONDS_METRIC: &str = "secruna_rate_limiter_wait_seconds";
 
-/// Name of the counter of throttled provider answers.
+/// Name of the counter of throttled provider responses.
 pub const THROTTLED_METRIC: &str = "secruna_provider_throttled_total";

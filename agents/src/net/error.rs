@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::source::{CoverageGap, CrawlError};
 
-/// Why a provider call failed. Every message names the operation and what to do next.
+/// The failure of a provider call. Every message names the operation and what to do next.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallError {
     /// The credentials lack a permission; record a [`CoverageGap`] and go on.
@@ -62,12 +62,12 @@ pub enum CallError {
         /// The provider's message.
         message: String,
     },
-    /// The answer is not the documented JSON shape.
+    /// The response is not the documented JSON shape.
     #[error(
-        "{operation} returned a malformed answer: {message}; the provider API may have changed"
+        "{operation} returned a malformed response: {message}; the provider API may have changed"
     )]
     Malformed {
-        /// Operation whose answer did not parse.
+        /// Operation whose response did not parse.
         operation: String,
         /// Parser message with the position.
         message: String,

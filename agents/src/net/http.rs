@@ -12,16 +12,16 @@ use super::retry::{Attempt, RetryPolicy, with_retries};
 use super::status::classify;
 use super::wait::wait_hint;
 
-/// A successful answer parsed as JSON.
+/// A successful response parsed as JSON.
 #[derive(Debug, Clone)]
 pub struct JsonPage {
     /// The parsed body.
     pub body: serde_json::Value,
-    /// The answer's headers (paging links, rate-limit counters).
+    /// The response's headers (paging links, rate-limit counters).
     pub headers: HeaderMap,
 }
 
-/// A successful answer as bytes.
+/// A successful response as bytes.
 #[derive(Debug, Clone)]
 pub struct RawResponse {
     /// HTTP status, always 2xx when returned by [`HttpClient::send`].
@@ -97,7 +97,7 @@ impl HttpClient {
     }
 
     /// Sends the request built by `request` under the limiter of `(provider, scope)` with
-    /// retries, and returns the successful answer. `request` is called once per attempt
+    /// retries, and returns the successful response. `request` is called once per attempt
     /// and sets the credentials itself; neither this client nor its logs read them.
     pub async fn send(
         &self,

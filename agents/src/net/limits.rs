@@ -236,7 +236,7 @@ impl ScopeLimiter {
     }
 
     /// Waits for a permit like [`ScopeLimiter::acquire`] and returns it. Drop the permit
-    /// when the call's answer has arrived: its latency then moves the call's place in the
+    /// when the call's response has arrived: its latency then moves the call's place in the
     /// window, so a call that reached the provider late does not crowd the next window.
     pub async fn acquire_tracked(&self) -> CallPermit<'_> {
         let (sequence, released) = self.acquire_call(true).await;

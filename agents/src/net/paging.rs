@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-/// What to do after a page.
+/// The next step of a listing after one page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PageStep {
     /// Fetch the next page with this token.

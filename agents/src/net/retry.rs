@@ -13,9 +13,9 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// Backoff before the second attempt; it doubles on each further attempt.
     pub base_delay: Duration,
-    /// Cap of the backoff (a wait the server asks for may be longer).
+    /// Cap of the backoff (a wait the server requests may be longer).
     pub max_delay: Duration,
-    /// Time allowed for one attempt, from sending to the full answer.
+    /// Time allowed for one attempt, from sending to the full response.
     pub attempt_timeout: Duration,
     /// Time allowed for the whole call, waits for permits and retries included.
     pub operation_timeout: Duration,
@@ -71,9 +71,9 @@ pub enum Attempt<T> {
 ///
 /// Each attempt takes a permit from `limiter` (and an in-flight slot when the provider
 /// caps them) and runs under the attempt timeout; a timed-out attempt is retried. A wait
-/// the server asked for pauses the whole limiter, so every call of the scope honours it;
+/// the server requested pauses the whole limiter, so every call of the scope honours it;
 /// a throttling error without a wait pauses the limiter for the backoff; other errors back
-/// off this call only. When the attempts run out on a throttled answer the error is
+/// off this call only. When the attempts run out on a throttled response the error is
 /// [`CallError::Throttled`] with the attempt count.
 pub async fn with_retries<T, F, Fut>(
     limiter: &ScopeLimiter,
@@ -160,7 +160,7 @@ where
         .ok()?;
     let attempt_deadline = (tokio::time::Instant::now() + policy.attempt_timeout).min(deadline);
     let outcome = tokio::time::timeout_at(attempt_deadline, op()).await.ok();
-    // The answer is in (or the attempt gave up): its latency places the call in the window.
+    // The response is in (or the attempt gave up): its latency places the call in the window.
     drop(permit);
     if outcome.is_none() {
         tracing::debug!(operation, "provider call attempt timed out");

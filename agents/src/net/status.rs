@@ -1,4 +1,4 @@
-//! Maps a provider's HTTP answer to an [`Attempt`]: done, retry (with the server's wait)
+//! Maps a provider's HTTP response to an [`Attempt`]: done, retry (with the server's wait)
 //! or fail with the [`CallError`] a connector records.
 
 use std::time::{Duration, SystemTime};
@@ -26,8 +26,8 @@ const NOT_ENABLED_MARKERS: &[&str] = &[
     "SubscriptionRequiredException",
 ];
 
-/// Classifies one answer. `secondary_limit_wait` is the wait after a GitHub secondary
-/// limit that names no time; `now` is when the answer arrived.
+/// Classifies one response. `secondary_limit_wait` is the wait after a GitHub secondary
+/// limit that names no time; `now` is when the response arrived.
 pub(crate) fn classify(
     operation: &str,
     response: RawResponse,

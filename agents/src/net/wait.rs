@@ -24,7 +24,7 @@ const AWS_THROTTLING_CODES: &[&str] = &[
 ];
 
 /// Returns how long the server asked the client to wait, taking the longest of every hint
-/// present, or `None` when the answer carries no hint:
+/// present, or `None` when the response carries no hint:
 ///
 /// - `Retry-After` in seconds or as an HTTP date, and `retry-after-ms` /
 ///   `x-ms-retry-after-ms` in milliseconds;
@@ -33,7 +33,7 @@ const AWS_THROTTLING_CODES: &[&str] = &[
 ///   `x-ms-*-remaining*` header is 0;
 /// - GCP's `RESOURCE_EXHAUSTED` error body with a `google.rpc.RetryInfo` `retryDelay`.
 ///
-/// A time already past gives a zero wait. `now` is the wall-clock time the answer arrived.
+/// A time already past gives a zero wait. `now` is the wall-clock time the response arrived.
 pub fn wait_hint(
     status: u16,
     headers: &HeaderMap,
@@ -58,7 +58,7 @@ pub fn is_aws_throttling_code(code: &str) -> bool {
     AWS_THROTTLING_CODES.contains(&code)
 }
 
-/// Whether a 403 or 429 answer is a GitHub secondary rate limit (the body names a
+/// Whether a 403 or 429 response is a GitHub secondary rate limit (the body names a
 /// secondary rate limit or abuse detection) rather than a permission problem.
 pub fn is_secondary_rate_limit(status: u16, body: &[u8]) -> bool {
     if status != 403 && status != 429 {
@@ -168,7 +168,7 @@ fn gcp_retry_delay(body: &[u8]) -> Option<Duration> {
         .max()
 }
 
-/// Returns the AWS error code of an error answer: the `x-amzn-errortype` header, the JSON
+/// Returns the AWS error code of an error response: the `x-amzn-errortype` header, the JSON
 /// `__type` or `code` field, or the XML `<Code>` element.
 pub(crate) fn aws_error_code(headers: &HeaderMap, body: &[u8]) -> Option<String> {
     if let Some(code) = header(headers, "x-amzn-errortype") {

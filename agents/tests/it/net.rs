@@ -1,5 +1,5 @@
 //! The shared network layer against local HTTP servers: paging, every wait format,
-//! retries, secondary limits, denials, timeouts and malformed answers.
+//! retries, secondary limits, denials, timeouts and malformed responses.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -114,7 +114,7 @@ async fn crawl_pages(client: &HttpClient, server: &MockServer) -> (Vec<i64>, Opt
     }
 }
 
-/// Mounts `/pages` answering the first page with `first_next` and each page named in
+/// Mounts `/pages` serving the first page with `first_next` and each page named in
 /// `links` (`token`, `next token`) with its own next token.
 async fn mount_pages(server: &MockServer, first_next: &str, links: &[(&str, Option<&str>)]) {
     Mock::given(path("/pages"))
@@ -483,7 +483,7 @@ async fn malformed_json_names_the_operation() {
     assert!(
         error
             .to_string()
-            .starts_with("test:ListModels returned a malformed answer")
+            .starts_with("test:ListModels returned a malformed response")
     );
     assert_eq!(requests_to(&server, "/models").await, 1);
 }

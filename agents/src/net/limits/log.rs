@@ -2,9 +2,9 @@
 //! earlier has surely left the provider's window.
 //!
 //! The GCRA spaces permits, but the provider counts arrivals, and a call arrives some time
-//! between its release and its answer. When one call is slower than the others (a cold
+//! between its release and its response. When one call is slower than the others (a cold
 //! connection, a TLS handshake, a queue), its arrival may fall late enough that the calls
-//! after it crowd into one window. The log therefore anchors each call at its answer
+//! after it crowd into one window. The log therefore anchors each call at its response
 //! (release plus latency), the latest moment it can have arrived, and releases a call only
 //! once the call a quota earlier is one window plus the jitter margin behind its anchor.
 //! A call made through [`ScopeLimiter::acquire`](super::ScopeLimiter::acquire) reports no
@@ -108,7 +108,7 @@ mod tests {
         log.complete(slow, 50 * MS);
         log.complete(fast, 2 * MS);
 
-        // The first call's answer came at 50 ms, the latest it can have arrived.
+        // The first call's response came at 50 ms, the latest it can have arrived.
         assert_eq!(
             log.try_release(now + 200 * MS, quota, true),
             Err(now + 1_060 * MS)

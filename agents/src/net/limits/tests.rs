@@ -217,19 +217,19 @@ fn provider_defaults_cap_github_concurrency() {
 }
 
 #[tokio::test]
-async fn slow_answer_delays_the_next_window() {
+async fn slow_response_delays_next_window() {
     let quota = Quota::new(2, Duration::from_millis(200));
     let limiter = ScopeLimiter::new("test", quota, None);
     let started = Instant::now();
 
-    // The first call's answer takes 80 ms, so it may have reached the provider at 80 ms.
+    // The first call's response takes 80 ms, so it may have reached the provider at 80 ms.
     let slow = limiter.acquire_tracked().await;
     tokio::time::sleep(Duration::from_millis(80)).await;
     drop(slow);
     drop(limiter.acquire_tracked().await);
     drop(limiter.acquire_tracked().await);
 
-    // The GCRA alone would release the third call at about 208 ms; the answer of the first
+    // The GCRA alone would release the third call at about 208 ms; the response of the first
     // moves it to 80 ms plus the window and the 5 ms margin.
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_millis(285), "{elapsed:?}");

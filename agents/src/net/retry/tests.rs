@@ -39,11 +39,14 @@ fn backoff_doubles_within_jitter_and_cap() {
     let policy = policy();
     for _ in 0..100 {
         let first = policy.backoff(1);
-        assert!(first >= Duration::from_millis(5) && first <= Duration::from_millis(10));
+        assert!(first >= Duration::from_millis(5), "{first:?}");
+        assert!(first <= Duration::from_millis(10), "{first:?}");
         let second = policy.backoff(2);
-        assert!(second >= Duration::from_millis(10) && second <= Duration::from_millis(20));
+        assert!(second >= Duration::from_millis(10), "{second:?}");
+        assert!(second <= Duration::from_millis(20), "{second:?}");
         let capped = policy.backoff(30);
-        assert!(capped >= Duration::from_millis(20) && capped <= Duration::from_millis(40));
+        assert!(capped >= Duration::from_millis(20), "{capped:?}");
+        assert!(capped <= Duration::from_millis(40), "{capped:?}");
     }
 }
 
