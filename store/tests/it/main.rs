@@ -17,7 +17,7 @@ use store::{Store, TenantContext, TenantPath};
 use uuid::Uuid;
 
 /// Tables with a tenant_path column and row-level security.
-const TENANT_TABLES: [&str; 16] = [
+const TENANT_TABLES: [&str; 18] = [
     "tenants",
     "framework_subscriptions",
     "connectors",
@@ -34,6 +34,8 @@ const TENANT_TABLES: [&str; 16] = [
     "webhook_outbox",
     "webhook_deliveries",
     "scan_scopes",
+    "reviews",
+    "review_links",
 ];
 
 fn context(slug_path: &str) -> TenantContext {
