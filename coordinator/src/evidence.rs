@@ -1,6 +1,6 @@
 //! Evidence packs: one ZIP per tenant and framework that an auditor can check offline.
 //!
-//! The ZIP (deflate) holds `inventory.json` (the AI systems with their open findings),
+//! The ZIP (deflate) contains `inventory.json` (the AI systems with their open findings),
 //! `evaluations.json` (every verdict of the framework), `audit-excerpt.json` (the latest
 //! audit rows), `report.html` (the same data for people) and `manifest.json`, which lists
 //! every other file with its SHA-256 and size, the rule book version hash and the head of
@@ -151,6 +151,7 @@ pub fn build(data: &EvidenceData) -> Result<EvidencePack, EvidenceError> {
     let options = SimpleFileOptions::default()
         .compression_method(CompressionMethod::Deflated)
         .last_modified_time(zip::DateTime::default());
+
     let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
     let mut files = Vec::with_capacity(entries.len());
     for (name, bytes) in &entries {
@@ -164,6 +165,7 @@ pub fn build(data: &EvidenceData) -> Result<EvidencePack, EvidenceError> {
             size_bytes: bytes.len() as u64,
         });
     }
+
     let manifest = Manifest {
         format: PACK_FORMAT.to_owned(),
         tenant: data.tenant.clone(),
@@ -181,6 +183,7 @@ pub fn build(data: &EvidenceData) -> Result<EvidencePack, EvidenceError> {
         .write_all(&json_bytes(&manifest))
         .map_err(|source| read_error(MANIFEST_NAME, source))?;
     let bytes = writer.finish()?.into_inner();
+
     let date = data.generated_at.get(..10).unwrap_or("undated");
     let file_name = format!(
         "{}-{}-{date}.zip",

@@ -1,14 +1,18 @@
 //! Ingest: findings streamed in over gRPC by partners and remote agents join the same
 //! classifier pool and writer as the findings of a crawl.
 //!
-//! Not an actor of its own: the caller (one gRPC stream) awaits [`ingest`] for each batch,
-//! so a stream has at most one batch in the pool at a time, and the pool's key-persistent
-//! routing orders the jobs of one system. Findings are grouped into systems by
-//! `(source, scope, project root)`, the way a crawl groups them. Because a batch may carry
-//! only part of a system, each group is merged with the system's stored open findings
-//! before it is classified, so the stored classification always covers every finding the
-//! system has. The writer upserts on `(tenant, source, external_id)` and skips unchanged
+//! This module is not an actor. The caller (one gRPC stream) awaits [`ingest`] for each
+//! batch, so a stream has at most one batch in the pool at a time. The pool's
+//! key-persistent routing orders the jobs of one system. Findings are grouped into systems
+//! by `(source, scope, project root)`, the way a crawl groups them. Because a batch may
+//! carry only part of a system, each group is merged with the system's stored open
+//! findings before it is classified, so the classification covers the system's earlier
+//! findings too. The writer upserts on `(tenant, source, external_id)` and skips unchanged
 //! rows, so a replayed batch writes nothing.
+//!
+//! NOTE: two streams that send findings of one system at the same time each merge with the
+//! stored findings they read, so the system's classification may miss the other stream's
+//! findings until its next batch. The findings themselves are all stored.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -90,8 +94,9 @@ pub(crate) async fn ingest(
     Ok(results)
 }
 
-/// Finds the classifier pool among the root's children. The pool is started by the root
-/// in `pre_start` and lives as long as the tree, so the lookup only fails after shutdown.
+/// Finds the classifier pool among the root's children. The root starts the pool in
+/// `pre_start` and stops itself when the pool dies, so the lookup fails only once the tree
+/// is stopping.
 fn classifier_pool(
     root: &ActorRef<CoordinatorMsg>,
 ) -> Result<ActorRef<FactoryMessage<SystemKey, ClassifyMsg>>, ScanError> {
@@ -167,7 +172,7 @@ async fn read_stored(
     Ok((frameworks, stored))
 }
 
-/// Maps `(source, external_id)` of every system the tenant sees to its id.
+/// Maps `(source, external_id)` of every system the tenant owns to its id.
 // NOTE: this lists every system of the tenant once per batch; a store lookup by key
 // would make it one indexed read per system.
 async fn system_ids_by_key(

@@ -96,7 +96,7 @@ impl Principal {
     }
 }
 
-/// What the layer needs for every call.
+/// Token lookup and rate limiter shared by every call through the layer.
 struct Authenticator {
     store: Store,
     limiter: DefaultKeyedRateLimiter<String>,

@@ -33,7 +33,7 @@ pub(crate) fn parse_id(field: &str, value: &str) -> Result<Uuid, Status> {
 }
 
 /// Builds the page request of a list call from its `page_size` and `page_token`, reading
-/// one row more than the page so the response knows whether a next page exists.
+/// one row more than the page so the response can tell whether a next page exists.
 pub(crate) fn page_request(
     page_size: u32,
     page_token: &str,
