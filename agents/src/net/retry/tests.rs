@@ -197,3 +197,135 @@ async fn operation_timeout_bounds_the_call() {
     assert_eq!(result, Err(expected));
     assert!(started.elapsed() < Duration::from_millis(500));
 }
+
+/// Metric samples as (name, labels), in the order recorded.
+type Samples = std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<(String, String)>)>>>;
+
+/// Records every counter increment and histogram sample with its name and labels.
+#[derive(Default)]
+struct RecordedMetrics {
+    samples: Samples,
+}
+
+struct Sample {
+    name: String,
+    labels: Vec<(String, String)>,
+    samples: Samples,
+}
+
+impl Sample {
+    fn push(&self) {
+        let entry = (self.name.clone(), self.labels.clone());
+        self.samples.lock().unwrap().push(entry);
+    }
+}
+
+impl metrics::CounterFn for Sample {
+    fn increment(&self, _value: u64) {
+        self.push();
+    }
+
+    fn absolute(&self, _value: u64) {
+        self.push();
+    }
+}
+
+impl metrics::HistogramFn for Sample {
+    fn record(&self, _value: f64) {
+        self.push();
+    }
+}
+
+impl RecordedMetrics {
+    fn sample(&self, key: &metrics::Key) -> std::sync::Arc<Sample> {
+        let labels = key
+            .labels()
+            .map(|label| (label.key().to_owned(), label.value().to_owned()))
+            .collect();
+        std::sync::Arc::new(Sample {
+            name: key.name().to_owned(),
+            labels,
+            samples: std::sync::Arc::clone(&self.samples),
+        })
+    }
+}
+
+impl metrics::Recorder for RecordedMetrics {
+    fn describe_counter(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_gauge(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+    fn describe_histogram(
+        &self,
+        _: metrics::KeyName,
+        _: Option<metrics::Unit>,
+        _: metrics::SharedString,
+    ) {
+    }
+
+    fn register_counter(&self, key: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
+        metrics::Counter::from_arc(self.sample(key))
+    }
+
+    fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+        metrics::Gauge::noop()
+    }
+
+    fn register_histogram(
+        &self,
+        key: &metrics::Key,
+        _: &metrics::Metadata<'_>,
+    ) -> metrics::Histogram {
+        metrics::Histogram::from_arc(self.sample(key))
+    }
+}
+
+#[test]
+fn metrics_are_labelled_by_provider_only() {
+    let recorder = RecordedMetrics::default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let calls = AtomicU32::new(0);
+
+    let result = metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(with_retries(&limiter(), &policy(), "list", || async {
+            if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                Attempt::Retry {
+                    wait: Some(Duration::from_millis(5)),
+                    error: throttled(),
+                }
+            } else {
+                Attempt::Done(())
+            }
+        }))
+    });
+
+    assert_eq!(result, Ok(()));
+    let samples = recorder.samples.lock().unwrap().clone();
+    let provider_only = vec![("provider".to_owned(), "test".to_owned())];
+    let throttled: Vec<_> = samples
+        .iter()
+        .filter(|(name, _)| name == "secruna_provider_throttled_total")
+        .collect();
+    let waits: Vec<_> = samples
+        .iter()
+        .filter(|(name, _)| name == "secruna_rate_limiter_wait_seconds")
+        .collect();
+    assert_eq!(throttled.len(), 1);
+    assert_eq!(waits.len(), 2);
+    for (_, labels) in throttled.iter().chain(&waits) {
+        assert_eq!(labels, &provider_only);
+    }
+}
