@@ -68,11 +68,15 @@ pub(crate) struct ListArgs {
 /// Returns the factories of every connector kind this binary can crawl. The built-in code
 /// source serves kind `code` without a registration.
 pub(crate) fn source_registry() -> SourceRegistry {
-    let http = Arc::new(HttpClient::new(
-        RateLimits::with_provider_defaults(),
-        RetryPolicy::default(),
-    ));
+    // One set of limiters for every connector, so two connectors on the same account,
+    // subscription, project or token share that scope's quota.
+    let limits = RateLimits::with_provider_defaults();
+    let http = Arc::new(HttpClient::new(limits.clone(), RetryPolicy::default()));
     let mut sources = SourceRegistry::new();
+    sources.register(
+        "aws",
+        Arc::new(agents_aws::AwsFactory::new(limits, RetryPolicy::default())),
+    );
     sources.register("inventory", Arc::new(agents::inventory::InventoryFactory));
     sources.register(
         "azure",
