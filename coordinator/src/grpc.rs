@@ -155,6 +155,7 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
+    auth::describe_metrics();
     let auth_layer = auth::AuthLayer::new(&state);
 
     info!(grpc.address = %address, "gRPC server listening on {address}");

@@ -19,6 +19,26 @@ use uuid::Uuid;
 
 use super::GrpcState;
 
+/// Histogram of the time until a call's response starts, by method: the whole call for a
+/// unary RPC, the setup for a streaming one.
+const GRPC_DURATION: &str = "secruna_grpc_request_duration_seconds";
+
+/// Counter of calls rejected before reaching a service, by status code.
+const GRPC_REJECTED: &str = "secruna_grpc_requests_rejected_total";
+
+/// Registers the descriptions of the layer's metrics.
+pub(crate) fn describe_metrics() {
+    metrics::describe_histogram!(
+        GRPC_DURATION,
+        metrics::Unit::Seconds,
+        "time until a gRPC call's response starts, by method"
+    );
+    metrics::describe_counter!(
+        GRPC_REJECTED,
+        "gRPC calls rejected by authentication or rate limiting, by status code"
+    );
+}
+
 /// Path prefixes of the services that need no token.
 const PUBLIC_PREFIXES: [&str; 2] = ["/grpc.health.v1.", "/grpc.reflection."];
 
@@ -230,20 +250,28 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let authenticator = self.authenticator.clone();
         Box::pin(async move {
-            let path = request.uri().path();
+            let started = std::time::Instant::now();
+            let method = request.uri().path().to_owned();
             if PUBLIC_PREFIXES
                 .iter()
-                .any(|prefix| path.starts_with(prefix))
+                .any(|prefix| method.starts_with(prefix))
             {
                 return inner.call(request).await;
             }
-            match authenticator.check(request.headers()).await {
+            let response = match authenticator.check(request.headers()).await {
                 Ok(principal) => {
                     request.extensions_mut().insert(principal);
                     inner.call(request).await
                 }
-                Err(status) => Ok(status.into_http()),
-            }
+                Err(status) => {
+                    let code = format!("{:?}", status.code());
+                    metrics::counter!(GRPC_REJECTED, "code" => code).increment(1);
+                    Ok(status.into_http())
+                }
+            };
+            metrics::histogram!(GRPC_DURATION, "method" => method)
+                .record(started.elapsed().as_secs_f64());
+            response
         })
     }
 }
