@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use store::testing::TestDb;
 
-/// Files in the generated tree; each holds two imports, so two findings.
+/// Files in the generated tree; each contains two imports, so two findings.
 const NUM_FILES: usize = 600;
 
 /// Findings per batch the agent sends, small so the stream has many batches.
