@@ -255,7 +255,7 @@ async fn slow_writer_holds_the_client_back() {
     let token = server.token("acme", "write").await;
     let mut client = ingest_client(&server, &token).await;
     let num_batches: u64 = 40;
-    // About 200 KB per batch, so the 1 MiB stream window holds about five of them. With the
+    // About 200 KB per batch, so the 1 MiB stream window fits about five of them. With the
     // client's send buffer, the channel and the batch being written, an estimated 10 to 12
     // batches can be in flight; a server that read ahead without bound would let the
     // client run up to all 40 ahead.

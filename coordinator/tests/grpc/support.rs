@@ -221,7 +221,7 @@ pub(crate) async fn compliance_client(
     .max_encoding_message_size(proto::MAX_MESSAGE_BYTES)
 }
 
-/// A dependency finding of a partner connector: `openai` in `<root>/requirements.txt`.
+/// Builds a dependency finding of a partner connector for `subject` in `<root>/requirements.txt`.
 pub(crate) fn finding(scope: &str, root: &str, subject: &str) -> v1::Finding {
     let path = if root == "." {
         "requirements.txt".to_owned()
@@ -252,7 +252,7 @@ pub(crate) fn finding(scope: &str, root: &str, subject: &str) -> v1::Finding {
     }
 }
 
-/// A batch whose findings use their external ids as keys.
+/// Builds a batch whose findings use their external ids as keys.
 pub(crate) fn batch(sequence: u64, findings: Vec<v1::Finding>) -> v1::FindingBatch {
     v1::FindingBatch {
         sequence,
