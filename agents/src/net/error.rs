@@ -64,7 +64,7 @@ pub enum CallError {
     },
     /// The response is not the documented JSON shape.
     #[error(
-        "{operation} returned a malformed response: {message}; the provider API may have changed"
+        "{operation} returned a malformed answer: {message}; the provider API may have changed"
     )]
     Malformed {
         /// Operation whose response did not parse.

@@ -483,7 +483,7 @@ async fn malformed_json_names_the_operation() {
     assert!(
         error
             .to_string()
-            .starts_with("test:ListModels returned a malformed response")
+            .starts_with("test:ListModels returned a malformed answer")
     );
     assert_eq!(requests_to(&server, "/models").await, 1);
 }
