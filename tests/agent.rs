@@ -53,7 +53,7 @@ fn secruna() -> Command {
 
 /// Starts `secruna serve` with its gRPC server on `grpc_port` and waits until it listens.
 fn start_server(database_url: &str, grpc_port: u16) -> Process {
-    let mut child = secruna()
+    let child = secruna()
         .args(["serve", "--listen", "127.0.0.1:0", "--grpc-addr"])
         .arg(format!("127.0.0.1:{grpc_port}"))
         .env("DATABASE_URL", database_url)
@@ -62,7 +62,8 @@ fn start_server(database_url: &str, grpc_port: u16) -> Process {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = child.stderr.take().unwrap();
+    let mut process = Process(child);
+    let stderr = process.0.stderr.take().unwrap();
     let (line_tx, line_rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -76,7 +77,7 @@ fn start_server(database_url: &str, grpc_port: u16) -> Process {
             .recv_timeout(left)
             .expect("the server did not start its gRPC listener within 60 s");
         if line.contains("gRPC server listening on") {
-            return Process(child);
+            return process;
         }
     }
 }

@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use agents::remote::{RemoteConfig, UploadReport, Uploader};
 use proto::{Finding, FindingKind};
 
-/// Project roots per stream; each becomes one AI system on the server.
-const ROOTS_PER_STREAM: usize = 50;
+/// Consecutive findings of a stream that share a project root, so one AI system on the
+/// server. A code walk sends a project's findings close together in the same way.
+const FINDINGS_PER_SYSTEM: usize = 200;
 
 /// Libraries the generated dependency findings name.
 const LIBRARIES: [(&str, &str); 4] = [
@@ -38,10 +39,10 @@ fn usage() -> ! {
 /// Returns finding `index` of stream `stream`; every one has its own external id.
 fn generated_finding(stream: usize, index: usize) -> Finding {
     let scope = format!("bench/stream-{stream}");
-    let root = format!("service-{}", index % ROOTS_PER_STREAM);
+    let root = format!("service-{}", index / FINDINGS_PER_SYSTEM);
     let path = format!(
         "{root}/module-{}/requirements.txt",
-        index / ROOTS_PER_STREAM
+        index % FINDINGS_PER_SYSTEM
     );
     let (library, category) = LIBRARIES[index % LIBRARIES.len()];
     let attributes = BTreeMap::from([

@@ -205,7 +205,7 @@ pub fn finding_channel(capacity: usize) -> (FindingSink, mpsc::Receiver<Finding>
         let sent = match sender.try_send(finding) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(finding)) => {
-                tokio::task::block_in_place(|| sender.blocking_send(finding)).map_err(|_| ())
+                tokio::task::block_in_place(|| sender.blocking_send(finding).map_err(|_| ()))
             }
             Err(mpsc::error::TrySendError::Closed(_)) => Err(()),
         };
