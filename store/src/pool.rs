@@ -44,8 +44,12 @@ impl Store {
     /// that the login role is subject to row-level security.
     #[instrument(skip_all, name = "store.connect", fields(pool.max_connections = max_connections))]
     pub async fn connect_with(database_url: &str, max_connections: u32) -> Result<Store, Error> {
+        // No ping before each checkout: it costs a round trip per transaction, and a
+        // connection the server dropped fails its statement, which the caller reports
+        // as a database error and the pool then discards.
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
+            .test_before_acquire(false)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(database_url)
             .await?;
@@ -57,7 +61,16 @@ impl Store {
     /// `set_config(..., true)` so it ends with the transaction.
     #[instrument(skip_all, name = "store.begin", fields(tenant.path = %ctx.path()))]
     pub async fn begin(&self, ctx: &TenantContext) -> Result<TenantTx, Error> {
-        let mut tx = self.pool.begin().await?;
+        self.begin_as("BEGIN", ctx).await
+    }
+
+    /// Opens a transaction with `statement` (a `BEGIN` variant) and sets the tenant path.
+    pub(crate) async fn begin_as(
+        &self,
+        statement: &'static str,
+        ctx: &TenantContext,
+    ) -> Result<TenantTx, Error> {
+        let mut tx = self.pool.begin_with(statement).await?;
         sqlx::query("SELECT set_config($1, $2, true)")
             .bind(TENANT_SETTING)
             .bind(ctx.path().as_str())

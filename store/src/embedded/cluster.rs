@@ -251,7 +251,7 @@ fn prepare_socket_dir(tools: &PgTools, socket_dir: &Path) -> Result<(), Embedded
 fn server_options(socket_dir: &Path, durability: Durability) -> String {
     let quoted_dir = socket_dir.to_string_lossy().replace('\'', r"'\''");
     let mut options = format!(
-        "-c listen_addresses= -c 'unix_socket_directories={quoted_dir}' -c unix_socket_permissions=0700"
+        "-c listen_addresses= -c 'unix_socket_directories={quoted_dir}' -c unix_socket_permissions=0700 -c random_page_cost=1.1"
     );
     match durability {
         Durability::Durable => options.push_str(" -c fsync=on"),
