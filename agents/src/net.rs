@@ -19,6 +19,7 @@ mod limits;
 mod paging;
 mod retry;
 mod status;
+pub(crate) mod token;
 mod wait;
 
 pub use error::CallError;

@@ -1,16 +1,15 @@
 //! Authenticated, paged Azure Resource Manager calls on the shared [`HttpClient`].
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
 
 use serde::de::DeserializeOwned;
-use tokio::sync::Mutex;
 use url::Url;
 
 use super::config::AzureSettings;
 use super::resources::ArmPage;
-use super::token::{AccessToken, describe_token_error, parse_token, token_form, token_url};
-use crate::net::{Attempt, CallError, HttpClient, PageGuard, PageStep, with_retries};
+use super::token::{token_form, token_url};
+use crate::net::token::{AccessToken, TokenCache, form_post, token_attempt};
+use crate::net::{CallError, HttpClient, PageGuard, PageStep, with_retries};
 
 /// Provider key of Azure rate limiters.
 pub(crate) const PROVIDER: &str = "azure";
@@ -29,9 +28,8 @@ pub(crate) struct Listing<T> {
 pub(crate) struct ArmClient {
     http: Arc<HttpClient>,
     settings: AzureSettings,
-    /// Token shared by every scope of the connector. The lock is held while a new token is
-    /// fetched, so concurrent crawls wait for one request instead of each sending their own.
-    token: Mutex<Option<AccessToken>>,
+    /// Token shared by every scope of the connector.
+    token: TokenCache,
 }
 
 impl ArmClient {
@@ -40,7 +38,7 @@ impl ArmClient {
         ArmClient {
             http,
             settings,
-            token: Mutex::new(None),
+            token: TokenCache::new(),
         }
     }
 
@@ -57,17 +55,7 @@ impl ArmClient {
 
     /// Returns a bearer token, fetching a new one when the cached one is near expiry.
     pub(crate) async fn bearer(&self) -> Result<String, CallError> {
-        let mut cached = self.token.lock().await;
-        if let Some(token) = cached
-            .as_ref()
-            .filter(|token| token.is_fresh(Instant::now()))
-        {
-            return Ok(token.value.clone());
-        }
-        let token = self.fetch_token().await?;
-        let value = token.value.clone();
-        *cached = Some(token);
-        Ok(value)
+        self.token.bearer(|| self.fetch_token()).await
     }
 
     async fn fetch_token(&self) -> Result<AccessToken, CallError> {
@@ -83,13 +71,7 @@ impl ArmClient {
         let (url, form, operation) = (&url, &form, operation.as_str());
         tracing::debug!(tenant.id = %settings.tenant_id, "requesting azure access token");
         with_retries(&limiter, self.http.policy(), operation, || async move {
-            let request = client
-                .post(url)
-                .header(
-                    reqwest::header::CONTENT_TYPE,
-                    "application/x-www-form-urlencoded",
-                )
-                .body(form.clone());
+            let request = form_post(client, url, form.clone());
             token_attempt(operation, request).await
         })
         .await
@@ -162,51 +144,4 @@ impl ArmClient {
     fn is_same_origin(&self, link: &str) -> bool {
         Url::parse(link).is_ok_and(|url| url.origin() == self.settings.management_url.origin())
     }
-}
-
-/// Sends one token request and classifies the response: 2xx is parsed, 429 and 5xx are
-/// retried after the server's wait, and any other status fails with the endpoint's error
-/// code and description.
-async fn token_attempt(operation: &str, request: reqwest::RequestBuilder) -> Attempt<AccessToken> {
-    let response = match request.send().await {
-        Ok(response) => response,
-        Err(err) => {
-            let error = CallError::Transport {
-                operation: operation.to_owned(),
-                message: err.without_url().to_string(),
-            };
-            return Attempt::Retry { wait: None, error };
-        }
-    };
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = match response.bytes().await {
-        Ok(body) => body,
-        Err(err) => {
-            let error = CallError::Transport {
-                operation: operation.to_owned(),
-                message: err.without_url().to_string(),
-            };
-            return Attempt::Retry { wait: None, error };
-        }
-    };
-    if (200..300).contains(&status) {
-        return match parse_token(&body, Instant::now()) {
-            Ok(token) => Attempt::Done(token),
-            Err(message) => Attempt::Fail(CallError::Malformed {
-                operation: operation.to_owned(),
-                message,
-            }),
-        };
-    }
-    let error = CallError::Status {
-        operation: operation.to_owned(),
-        status,
-        message: describe_token_error(status, &body),
-    };
-    if status == 429 || status >= 500 {
-        let wait = crate::net::wait_hint(status, &headers, &body, SystemTime::now());
-        return Attempt::Retry { wait, error };
-    }
-    Attempt::Fail(error)
 }

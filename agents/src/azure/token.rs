@@ -1,34 +1,11 @@
 //! OAuth 2.0 client-credentials tokens for Azure Resource Manager.
 
-use std::time::{Duration, Instant};
-
-use serde::Deserialize;
 use url::Url;
 
 use super::config::AzureSettings;
 
 /// Scope that grants Azure Resource Manager access to the whole principal.
 pub(crate) const MANAGEMENT_SCOPE: &str = "https://management.azure.com/.default";
-
-/// Margin before expiry at which a cached token is replaced, so no call carries a token
-/// that expires in flight.
-pub(crate) const REFRESH_MARGIN: Duration = Duration::from_secs(300);
-
-/// An access token and the instant it stops being accepted.
-#[derive(Clone)]
-pub(crate) struct AccessToken {
-    /// Bearer token value; never logged.
-    pub(crate) value: String,
-    /// Instant the provider stops accepting it.
-    pub(crate) expires_at: Instant,
-}
-
-impl AccessToken {
-    /// Returns whether the token can still be used at `now`, keeping [`REFRESH_MARGIN`] spare.
-    pub(crate) fn is_fresh(&self, now: Instant) -> bool {
-        now + REFRESH_MARGIN < self.expires_at
-    }
-}
 
 /// Token endpoint of the tenant: `{authority}/{tenant}/oauth2/v2.0/token`.
 pub(crate) fn token_url(authority: &Url, tenant_id: &str) -> String {
@@ -48,63 +25,14 @@ pub(crate) fn token_form(settings: &AzureSettings) -> String {
         .finish()
 }
 
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    expires_in: ExpiresIn,
-}
-
-/// `expires_in` is a number in the v2.0 endpoint's responses, but some proxies send it
-/// as a string.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum ExpiresIn {
-    Number(u64),
-    Text(String),
-}
-
-/// Error body of the token endpoint.
-#[derive(Deserialize)]
-struct TokenErrorBody {
-    error: String,
-    error_description: Option<String>,
-}
-
-/// Parses a successful token response received at `now`.
-pub(crate) fn parse_token(body: &[u8], now: Instant) -> Result<AccessToken, String> {
-    let response: TokenResponse = serde_json::from_slice(body).map_err(|err| {
-        format!("token response is not the documented JSON object with access_token and expires_in: {err}")
-    })?;
-    let seconds = match response.expires_in {
-        ExpiresIn::Number(seconds) => seconds,
-        ExpiresIn::Text(text) => text
-            .parse()
-            .map_err(|_| format!("token response has a non-numeric expires_in `{text}`"))?,
-    };
-    Ok(AccessToken {
-        value: response.access_token,
-        expires_at: now + Duration::from_secs(seconds),
-    })
-}
-
-/// Describes a rejected token request from its error body: the error code and the first
-/// line of the description, which names the problem (an `AADSTS` code) and no secret.
-pub(crate) fn describe_token_error(status: u16, body: &[u8]) -> String {
-    match serde_json::from_slice::<TokenErrorBody>(body) {
-        Ok(parsed) => {
-            let description = parsed.error_description.unwrap_or_default();
-            let first_line = description.lines().next().unwrap_or_default();
-            format!("HTTP {status} {}: {first_line}", parsed.error)
-        }
-        Err(_) => format!("HTTP {status} with a body that is not a token error object"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, Instant};
+
     use serde_json::json;
 
     use super::*;
+    use crate::net::token::{describe_token_error, parse_token};
     use crate::source::ConnectorSpec;
 
     fn settings() -> AzureSettings {

@@ -1,14 +1,14 @@
 //! Authenticated, paged Google Cloud REST calls on the shared [`HttpClient`].
 
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use serde::de::DeserializeOwned;
-use tokio::sync::Mutex;
 
 use super::config::GcpSettings;
 use super::resources::parse_page;
-use super::token::{AccessToken, describe_token_error, parse_token, token_form};
+use super::token::token_form;
+use crate::net::token::{AccessToken, TokenCache, form_post, token_attempt};
 use crate::net::{Attempt, CallError, HttpClient, PageGuard, PageStep, with_retries};
 
 /// Provider key of GCP rate limiters.
@@ -41,9 +41,8 @@ pub(crate) struct ListCall<'a> {
 pub(crate) struct GoogleClient {
     http: Arc<HttpClient>,
     settings: GcpSettings,
-    /// Token shared by every scope of the connector. The lock is held while a new token is
-    /// fetched, so concurrent crawls wait for one exchange instead of each sending their own.
-    token: Mutex<Option<AccessToken>>,
+    /// Token shared by every scope of the connector.
+    token: TokenCache,
 }
 
 impl GoogleClient {
@@ -52,7 +51,7 @@ impl GoogleClient {
         GoogleClient {
             http,
             settings,
-            token: Mutex::new(None),
+            token: TokenCache::new(),
         }
     }
 
@@ -64,17 +63,7 @@ impl GoogleClient {
     /// Returns a bearer token, exchanging a new assertion when the cached token is near
     /// expiry.
     pub(crate) async fn bearer(&self) -> Result<String, CallError> {
-        let mut cached = self.token.lock().await;
-        if let Some(token) = cached
-            .as_ref()
-            .filter(|token| token.is_fresh(Instant::now()))
-        {
-            return Ok(token.value.clone());
-        }
-        let token = self.fetch_token().await?;
-        let value = token.value.clone();
-        *cached = Some(token);
-        Ok(value)
+        self.token.bearer(|| self.fetch_token()).await
     }
 
     async fn fetch_token(&self) -> Result<AccessToken, CallError> {
@@ -97,13 +86,7 @@ impl GoogleClient {
                     return Attempt::Fail(CallError::Malformed { operation, message });
                 }
             };
-            let request = client
-                .post(token_uri)
-                .header(
-                    reqwest::header::CONTENT_TYPE,
-                    "application/x-www-form-urlencoded",
-                )
-                .body(token_form(&assertion));
+            let request = form_post(client, token_uri, token_form(&assertion));
             token_attempt(operation, request).await
         })
         .await
@@ -177,48 +160,6 @@ fn with_page_token(url: &str, token: Option<&str>) -> String {
         .finish();
     let separator = if url.contains('?') { '&' } else { '?' };
     format!("{url}{separator}{query}")
-}
-
-/// Sends one token request and classifies the response: 2xx is parsed, 429 and 5xx are
-/// retried after the server's wait, and any other status fails with the endpoint's error
-/// code and description.
-async fn token_attempt(operation: &str, request: reqwest::RequestBuilder) -> Attempt<AccessToken> {
-    let transport = |err: reqwest::Error| Attempt::Retry {
-        wait: None,
-        error: CallError::Transport {
-            operation: operation.to_owned(),
-            message: err.without_url().to_string(),
-        },
-    };
-    let response = match request.send().await {
-        Ok(response) => response,
-        Err(err) => return transport(err),
-    };
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = match response.bytes().await {
-        Ok(body) => body,
-        Err(err) => return transport(err),
-    };
-    if (200..300).contains(&status) {
-        return match parse_token(&body, Instant::now()) {
-            Ok(token) => Attempt::Done(token),
-            Err(message) => Attempt::Fail(CallError::Malformed {
-                operation: operation.to_owned(),
-                message,
-            }),
-        };
-    }
-    let error = CallError::Status {
-        operation: operation.to_owned(),
-        status,
-        message: describe_token_error(status, &body),
-    };
-    if status == 429 || status >= 500 {
-        let wait = crate::net::wait_hint(status, &headers, &body, SystemTime::now());
-        return Attempt::Retry { wait, error };
-    }
-    Attempt::Fail(error)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! (the OAuth 2.0 JWT bearer grant, RFC 7523).
 
 use std::fmt;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
@@ -15,9 +15,6 @@ pub(crate) const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-
 
 /// Lifetime requested for the assertion; Google accepts at most one hour.
 const ASSERTION_LIFETIME: Duration = Duration::from_secs(3600);
-
-/// Margin before expiry at which a cached token is replaced.
-pub(crate) const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
 /// The fields of a service-account JSON key file the connector reads. Other fields of the
 /// file are ignored, because Google adds fields to the format over time.
@@ -132,57 +129,6 @@ pub(crate) fn token_form(assertion: &str) -> String {
         .append_pair("grant_type", JWT_BEARER_GRANT)
         .append_pair("assertion", assertion)
         .finish()
-}
-
-/// An access token and the instant it stops being accepted.
-#[derive(Clone)]
-pub(crate) struct AccessToken {
-    /// Bearer token value; never logged.
-    pub(crate) value: String,
-    /// Instant the provider stops accepting it.
-    pub(crate) expires_at: Instant,
-}
-
-impl AccessToken {
-    /// Returns whether the token can still be used at `now`, keeping [`REFRESH_MARGIN`] spare.
-    pub(crate) fn is_fresh(&self, now: Instant) -> bool {
-        now + REFRESH_MARGIN < self.expires_at
-    }
-}
-
-#[derive(Deserialize)]
-struct TokenResponse {
-    access_token: String,
-    expires_in: u64,
-}
-
-#[derive(Deserialize)]
-struct TokenErrorBody {
-    error: String,
-    error_description: Option<String>,
-}
-
-/// Parses a successful token response received at `now`.
-pub(crate) fn parse_token(body: &[u8], now: Instant) -> Result<AccessToken, String> {
-    let response: TokenResponse = serde_json::from_slice(body).map_err(|err| {
-        format!("token response is not the documented JSON object with access_token and expires_in: {err}")
-    })?;
-    Ok(AccessToken {
-        value: response.access_token,
-        expires_at: now + Duration::from_secs(response.expires_in),
-    })
-}
-
-/// Describes a rejected token exchange, such as `invalid_grant: Invalid JWT Signature.`.
-pub(crate) fn describe_token_error(status: u16, body: &[u8]) -> String {
-    match serde_json::from_slice::<TokenErrorBody>(body) {
-        Ok(parsed) => format!(
-            "HTTP {status} {}: {}",
-            parsed.error,
-            parsed.error_description.unwrap_or_default()
-        ),
-        Err(_) => format!("HTTP {status} with a body that is not a token error object"),
-    }
 }
 
 #[cfg(test)]

@@ -2,15 +2,15 @@
 //! an installation token that is cached until shortly before it expires.
 
 use std::fmt;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tokio::sync::Mutex;
 use url::Url;
 
 use super::api::github_request;
+use crate::net::token::{AccessToken, TokenCache};
 use crate::net::{CallError, HttpClient};
 
 /// How far in the past the JWT's `iat` is set, against clock drift (GitHub recommends 60 s).
@@ -18,9 +18,6 @@ const JWT_BACKDATE: Duration = Duration::from_secs(60);
 
 /// Lifetime of the JWT from `iat`; GitHub accepts at most 10 minutes.
 const JWT_LIFETIME: Duration = Duration::from_secs(9 * 60);
-
-/// An installation token is renewed when it has less than this left.
-const RENEW_BEFORE_EXPIRY: Duration = Duration::from_secs(5 * 60);
 
 /// The credentials of one GitHub connector.
 pub(crate) enum Auth {
@@ -48,9 +45,8 @@ pub(crate) struct AppAuth {
     app_id: String,
     installation_id: u64,
     key: EncodingKey,
-    /// The installation token and its expiry; the lock also makes concurrent crawls wait
-    /// for one exchange instead of starting several.
-    cached: Mutex<Option<(String, SystemTime)>>,
+    /// The installation token, renewed when less than five minutes of it are left.
+    cached: TokenCache,
 }
 
 /// Claims of the JWT that authenticates as the App.
@@ -86,7 +82,7 @@ impl Auth {
             app_id,
             installation_id,
             key,
-            cached: Mutex::new(None),
+            cached: TokenCache::new(),
         }))
     }
 
@@ -117,13 +113,16 @@ impl AppAuth {
         api: &Url,
         identity: &str,
     ) -> Result<String, CallError> {
-        let mut cached = self.cached.lock().await;
-        if let Some((token, expires_at)) = cached.as_ref()
-            && SystemTime::now() + RENEW_BEFORE_EXPIRY < *expires_at
-        {
-            return Ok(token.clone());
-        }
+        let fetch = || self.create_installation_token(http, api, identity);
+        self.cached.bearer(fetch).await
+    }
 
+    async fn create_installation_token(
+        &self,
+        http: &HttpClient,
+        api: &Url,
+        identity: &str,
+    ) -> Result<AccessToken, CallError> {
         let operation = "create an installation access token";
         let jwt = self.jwt(operation)?;
         let mut url = api.clone();
@@ -153,8 +152,13 @@ impl AppAuth {
             github.installation_id = self.installation_id,
             "installation token renewed"
         );
-        *cached = Some((answer.token.clone(), expires_at));
-        Ok(answer.token)
+        let lifetime = expires_at
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        Ok(AccessToken {
+            value: answer.token,
+            expires_at: Instant::now() + lifetime,
+        })
     }
 
     /// Signs the RS256 JWT that authenticates as the App.

@@ -1,7 +1,10 @@
 use jsonwebtoken::{DecodingKey, Validation};
 use serde_json::json;
 
+use std::time::Instant;
+
 use super::*;
+use crate::net::token::{describe_token_error, parse_token};
 
 const KEY_FILE: &str = include_str!("../../../tests/fixtures/gcp/service-account.json");
 const PUBLIC_KEY: &str = include_str!("../../../tests/fixtures/gcp/service-account.pub.pem");
