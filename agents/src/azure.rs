@@ -25,9 +25,10 @@ use client::{ArmClient, PROVIDER};
 use findings::SubscriptionContext;
 use resources::Subscription;
 
+use crate::cloud::{HttpSource, HttpSourceFactory};
 use crate::net::HttpClient;
 use crate::source::{
-    BoxFuture, ConnectorSpec, CrawlError, CrawlReport, FindingSink, Scope, Source, SourceFactory,
+    BoxFuture, ConnectorSpec, CrawlError, CrawlReport, FindingSink, Scope, Source,
 };
 
 pub use config::{DEFAULT_AUTHORITY_URL, DEFAULT_MANAGEMENT_URL, DEFAULT_MAX_PAGES};
@@ -40,23 +41,7 @@ pub const SUBSCRIPTIONS_API_VERSION: &str = "2022-12-01";
 pub const KIND: &str = "azure";
 
 /// Builds [`AzureSource`]s from connector specs of kind `azure`.
-#[derive(Debug, Clone)]
-pub struct AzureFactory {
-    http: Arc<HttpClient>,
-}
-
-impl AzureFactory {
-    /// Creates a factory whose sources share `http` and its rate limits.
-    pub fn new(http: Arc<HttpClient>) -> AzureFactory {
-        AzureFactory { http }
-    }
-}
-
-impl SourceFactory for AzureFactory {
-    fn build(&self, spec: &ConnectorSpec) -> Result<Arc<dyn Source>, CrawlError> {
-        Ok(Arc::new(AzureSource::new(Arc::clone(&self.http), spec)?))
-    }
-}
+pub type AzureFactory = HttpSourceFactory<AzureSource>;
 
 /// One Azure connector: a service principal and the subscriptions it reads.
 pub struct AzureSource {
@@ -172,6 +157,12 @@ fn scope_of(subscription: &str, display_name: Option<&str>, state: Option<&str>)
         scope = scope.with_param("state", state);
     }
     scope
+}
+
+impl HttpSource for AzureSource {
+    fn from_spec(http: Arc<HttpClient>, spec: &ConnectorSpec) -> Result<AzureSource, CrawlError> {
+        AzureSource::new(http, spec)
+    }
 }
 
 impl Source for AzureSource {

@@ -25,9 +25,10 @@ use client::{GoogleClient, ListCall, PROVIDER};
 use findings::ProjectContext;
 use resources::Project;
 
+use crate::cloud::{HttpSource, HttpSourceFactory};
 use crate::net::HttpClient;
 use crate::source::{
-    BoxFuture, ConnectorSpec, CrawlError, CrawlReport, FindingSink, Scope, Source, SourceFactory,
+    BoxFuture, ConnectorSpec, CrawlError, CrawlReport, FindingSink, Scope, Source,
 };
 
 pub use config::{
@@ -39,23 +40,7 @@ pub use config::{
 pub const KIND: &str = "gcp";
 
 /// Builds [`GcpSource`]s from connector specs of kind `gcp`.
-#[derive(Debug, Clone)]
-pub struct GcpFactory {
-    http: Arc<HttpClient>,
-}
-
-impl GcpFactory {
-    /// Creates a factory whose sources share `http` and its rate limits.
-    pub fn new(http: Arc<HttpClient>) -> GcpFactory {
-        GcpFactory { http }
-    }
-}
-
-impl SourceFactory for GcpFactory {
-    fn build(&self, spec: &ConnectorSpec) -> Result<Arc<dyn Source>, CrawlError> {
-        Ok(Arc::new(GcpSource::new(Arc::clone(&self.http), spec)?))
-    }
-}
+pub type GcpFactory = HttpSourceFactory<GcpSource>;
 
 /// One GCP connector: a service account and the projects it reads.
 pub struct GcpSource {
@@ -169,6 +154,12 @@ fn is_project_id(project: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | ':' | '.'))
         && !project.contains("..")
+}
+
+impl HttpSource for GcpSource {
+    fn from_spec(http: Arc<HttpClient>, spec: &ConnectorSpec) -> Result<GcpSource, CrawlError> {
+        GcpSource::new(http, spec)
+    }
 }
 
 impl Source for GcpSource {

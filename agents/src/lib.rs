@@ -7,6 +7,7 @@
 
 pub mod azure;
 pub mod catalogue;
+pub mod cloud;
 pub mod code;
 pub mod gcp;
 pub mod github;

@@ -5,6 +5,8 @@ use std::fmt;
 use serde::Deserialize;
 use url::Url;
 
+use super::KIND;
+use crate::cloud::{self, check_max_pages, parse_config};
 use crate::source::{ConnectorSpec, CrawlError};
 
 /// Microsoft Entra ID authority that issues tokens for the public Azure cloud.
@@ -118,13 +120,7 @@ impl AzureSettings {
                 .as_deref()
                 .unwrap_or(DEFAULT_MANAGEMENT_URL),
         )?;
-        let max_pages = config.max_pages.unwrap_or(DEFAULT_MAX_PAGES);
-        if max_pages == 0 {
-            return Err(invalid(
-                &name,
-                "config: `max_pages` is 0: set it to 1 or more",
-            ));
-        }
+        let max_pages = check_max_pages(KIND, &name, config.max_pages, DEFAULT_MAX_PAGES)?;
 
         Ok(AzureSettings {
             name,
@@ -139,14 +135,6 @@ impl AzureSettings {
     }
 }
 
-/// Reads the config object; a null config reads as an empty object.
-fn parse_config(value: &serde_json::Value) -> Result<ConfigFields, serde_json::Error> {
-    match value {
-        serde_json::Value::Null => serde_json::from_value(serde_json::json!({})),
-        other => serde_json::from_value(other.clone()),
-    }
-}
-
 /// Describes a secret parse error without echoing any value from the secret.
 fn describe_secret_error(err: &serde_json::Error) -> String {
     let text = err.to_string();
@@ -158,9 +146,7 @@ fn describe_secret_error(err: &serde_json::Error) -> String {
 }
 
 fn invalid(name: &str, detail: &str) -> CrawlError {
-    CrawlError::permanent(format!(
-        "azure connector `{name}`: invalid {detail} (see docs/connectors/azure.md)"
-    ))
+    cloud::invalid(KIND, name, detail)
 }
 
 fn check_non_empty(name: &str, field: &str, value: &str) -> Result<(), CrawlError> {

@@ -12,6 +12,7 @@ use super::findings::SubscriptionContext;
 use super::resources::{
     Account, Deployment, ModelContainer, OnlineDeployment, OnlineEndpoint, Workspace,
 };
+use crate::cloud::settle_absent_services;
 use crate::net::CallError;
 use crate::source::{CoverageGap, CrawlError, CrawlReport, FindingSink};
 
@@ -77,12 +78,7 @@ pub(crate) async fn crawl_subscription(
     run.machine_learning().await?;
     run.cognitive_services().await?;
 
-    if run.skipped_services.len() == 2 && run.report.num_items == 0 {
-        run.report.skipped = Some(run.skipped_services.join("; "));
-    } else {
-        run.report.issues.append(&mut run.skipped_services);
-    }
-    Ok(run.report)
+    Ok(settle_absent_services(run.report, run.skipped_services, 2))
 }
 
 impl<'a> Run<'a> {

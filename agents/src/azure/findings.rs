@@ -2,12 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use proto::{Finding, FindingKind};
+use proto::Finding;
 
 use super::resources::{
     Account, Deployment, ModelContainer, OnlineDeployment, OnlineEndpoint, Workspace,
     model_reference, resource_group,
 };
+use crate::cloud::{Attributes, ResourceFinding};
 
 /// `Finding::source` of every Azure finding.
 pub(crate) const SOURCE: &str = "azure";
@@ -22,25 +23,6 @@ pub(crate) struct SubscriptionContext<'a> {
     pub(crate) scope_id: &'a str,
     /// Subscription GUID.
     pub(crate) subscription: &'a str,
-}
-
-/// Attributes of one finding, leaving out values the response did not have.
-struct Attributes(BTreeMap<String, String>);
-
-impl Attributes {
-    fn new() -> Self {
-        Attributes(BTreeMap::new())
-    }
-
-    fn put(&mut self, name: &str, value: impl Into<String>) {
-        self.0.insert(name.to_owned(), value.into());
-    }
-
-    fn put_opt(&mut self, name: &str, value: Option<impl ToString>) {
-        if let Some(value) = value {
-            self.0.insert(name.to_owned(), value.to_string());
-        }
-    }
 }
 
 /// Fields every finding of one resource shares.
@@ -71,24 +53,14 @@ impl SubscriptionContext<'_> {
         attributes.put_opt("location", resource.location.as_deref());
         fill(&mut attributes);
 
-        Finding {
-            source: SOURCE.to_owned(),
-            scope: self.scope_id.to_owned(),
-            external_id: Finding::stable_id(
-                self.scope_id,
-                &resource.id,
-                FindingKind::CloudResource,
-                common.subject,
-            ),
-            kind: FindingKind::CloudResource,
-            subject: common.subject.to_owned(),
-            path: resource.id.clone(),
-            line: None,
-            confidence: 1.0,
+        ResourceFinding {
+            source: SOURCE,
+            scope_id: self.scope_id,
+            path: &resource.id,
+            subject: common.subject,
             project_root: common.project_root,
-            attributes: attributes.0,
-            evidence: None,
         }
+        .build(attributes)
     }
 
     /// Finding of a Machine Learning workspace.

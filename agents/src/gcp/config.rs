@@ -3,7 +3,9 @@
 use serde::Deserialize;
 use url::Url;
 
+use super::KIND;
 use super::token::ServiceAccountKey;
+use crate::cloud::{self, check_max_pages, parse_config};
 use crate::source::{ConnectorSpec, CrawlError};
 
 /// Cloud Resource Manager endpoint that lists projects.
@@ -127,7 +129,7 @@ impl GcpSettings {
     /// Parses and checks the spec; every error names the field at fault and the fix.
     pub(crate) fn from_spec(spec: &ConnectorSpec) -> Result<GcpSettings, CrawlError> {
         let name = spec.name.clone();
-        let config =
+        let config: ConfigFields =
             parse_config(&spec.config).map_err(|err| invalid(&name, &format!("config: {err}")))?;
         let secret = spec.secret.as_ref().ok_or_else(|| {
             invalid(
@@ -174,13 +176,7 @@ impl GcpSettings {
                 .as_deref()
                 .unwrap_or(DEFAULT_NOTEBOOKS_URL),
         )?;
-        let max_pages = config.max_pages.unwrap_or(DEFAULT_MAX_PAGES);
-        if max_pages == 0 {
-            return Err(invalid(
-                &name,
-                "config: `max_pages` is 0: set it to 1 or more",
-            ));
-        }
+        let max_pages = check_max_pages(KIND, &name, config.max_pages, DEFAULT_MAX_PAGES)?;
 
         Ok(GcpSettings {
             name,
@@ -197,18 +193,8 @@ impl GcpSettings {
     }
 }
 
-/// Reads the config object; a null config reads as an empty object.
-fn parse_config(value: &serde_json::Value) -> Result<ConfigFields, serde_json::Error> {
-    match value {
-        serde_json::Value::Null => serde_json::from_value(serde_json::json!({})),
-        other => serde_json::from_value(other.clone()),
-    }
-}
-
 fn invalid(name: &str, detail: &str) -> CrawlError {
-    CrawlError::permanent(format!(
-        "gcp connector `{name}`: invalid {detail} (see docs/connectors/gcp.md)"
-    ))
+    cloud::invalid(KIND, name, detail)
 }
 
 /// Accepts project ids and location names, which use lower-case letters, digits and `-`

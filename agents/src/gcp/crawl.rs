@@ -9,6 +9,7 @@ use super::client::{GoogleClient, ListCall, Listing};
 use super::config::join;
 use super::findings::ProjectContext;
 use super::resources::{Endpoint, Instance, Model};
+use crate::cloud::settle_absent_services;
 use crate::net::CallError;
 use crate::source::{CoverageGap, CrawlError, CrawlReport, FindingSink};
 
@@ -82,12 +83,7 @@ pub(crate) async fn crawl_project(
     run.vertex().await?;
     run.workbench().await?;
 
-    if run.disabled.len() == 2 && run.report.num_items == 0 {
-        run.report.skipped = Some(run.disabled.join("; "));
-    } else {
-        run.report.issues.append(&mut run.disabled);
-    }
-    Ok(run.report)
+    Ok(settle_absent_services(run.report, run.disabled, 2))
 }
 
 impl Run<'_> {

@@ -1,10 +1,11 @@
 //! Turns Vertex AI and Workbench resources into findings.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
-use proto::{Finding, FindingKind};
+use proto::Finding;
 
 use super::resources::{DeployedModel, Endpoint, Instance, Model, last_segment, location_of};
+use crate::cloud::{Attributes, ResourceFinding};
 
 /// `Finding::source` of every GCP finding.
 pub(crate) const SOURCE: &str = "gcp";
@@ -22,21 +23,6 @@ pub(crate) struct ProjectContext<'a> {
     pub(crate) project: &'a str,
 }
 
-/// Attributes of one finding, leaving out values the response did not have.
-struct Attributes(BTreeMap<String, String>);
-
-impl Attributes {
-    fn put(&mut self, name: &str, value: impl Into<String>) {
-        self.0.insert(name.to_owned(), value.into());
-    }
-
-    fn put_opt(&mut self, name: &str, value: Option<impl ToString>) {
-        if let Some(value) = value {
-            self.0.insert(name.to_owned(), value.to_string());
-        }
-    }
-}
-
 /// Fields every finding of one resource sets.
 struct Common<'a> {
     subject: &'a str,
@@ -50,7 +36,7 @@ struct Common<'a> {
 
 impl ProjectContext<'_> {
     fn finding(&self, common: Common<'_>, fill: impl FnOnce(&mut Attributes)) -> Finding {
-        let mut attributes = Attributes(BTreeMap::new());
+        let mut attributes = Attributes::new();
         attributes.put("category", common.category);
         attributes.put("provider", PROVIDER);
         attributes.put("service", common.service);
@@ -60,24 +46,14 @@ impl ProjectContext<'_> {
         attributes.put_opt("location", location_of(common.path));
         fill(&mut attributes);
 
-        Finding {
-            source: SOURCE.to_owned(),
-            scope: self.scope_id.to_owned(),
-            external_id: Finding::stable_id(
-                self.scope_id,
-                common.path,
-                FindingKind::CloudResource,
-                common.subject,
-            ),
-            kind: FindingKind::CloudResource,
-            subject: common.subject.to_owned(),
-            path: common.path.to_owned(),
-            line: None,
-            confidence: 1.0,
+        ResourceFinding {
+            source: SOURCE,
+            scope_id: self.scope_id,
+            path: common.path,
+            subject: common.subject,
             project_root: common.project_root,
-            attributes: attributes.0,
-            evidence: None,
         }
+        .build(attributes)
     }
 
     /// Builds the findings of one location's models and endpoints. An endpoint, the models

@@ -1,3 +1,4 @@
+use proto::FindingKind;
 use serde_json::json;
 
 use super::*;
