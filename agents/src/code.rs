@@ -24,6 +24,8 @@ use proto::Finding;
 
 use crate::catalogue::Catalogue;
 
+pub(crate) use route::{DetectorInput, detector_input, is_root_marker};
+
 /// Default bound on the size of a text file that is read, in bytes (8 MiB).
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 8 * 1024 * 1024;
 

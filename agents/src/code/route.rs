@@ -121,6 +121,26 @@ pub(crate) fn route(relative: &str, name: &str, catalogue: &Catalogue) -> Option
     route_extension(name, &extension.to_ascii_lowercase())
 }
 
+/// How the detectors read a file that one of them applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DetectorInput {
+    /// A text file, read up to the maximum file size.
+    Text,
+    /// A model artefact, checked by magic bytes and hashed.
+    Artefact,
+}
+
+/// Returns how the detectors read the file at `relative` (`/`-separated, below the scan
+/// root), or `None` when no detector applies. Connectors that download files before a scan
+/// use it to fetch exactly the files [`route`] sends to a detector.
+pub(crate) fn detector_input(relative: &str, catalogue: &Catalogue) -> Option<DetectorInput> {
+    let name = relative.rsplit('/').next().unwrap_or(relative);
+    match route(relative, name, catalogue)? {
+        Route::Artefact(_) => Some(DetectorInput::Artefact),
+        _ => Some(DetectorInput::Text),
+    }
+}
+
 /// Tells whether a folder holding a file of this name is a project root.
 pub(crate) fn is_root_marker(name: &str) -> bool {
     name == ".git" || name == "secruna.yaml" || manifest_kind(name, name).is_some()
