@@ -121,7 +121,7 @@ pub(crate) fn route(relative: &str, name: &str, catalogue: &Catalogue) -> Option
     route_extension(name, &extension.to_ascii_lowercase())
 }
 
-/// How the detectors read a file that one of them applies to.
+/// Kind of input a detector reads from a file it applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DetectorInput {
     /// A text file, read up to the maximum file size.
