@@ -14,14 +14,19 @@
 # where R is ingest findings per second divided by COPY findings per second.
 #
 # Usage: load-tests/ingest-bench.sh [--streams N] [--findings N] [--batch-size N]
+#          [--max-unacked N]
 #
 #   --streams N      concurrent client streams (default 4)
 #   --findings N     findings per stream (default 50000)
 #   --batch-size N   findings per batch, at most 1000 (default 500)
+#   --max-unacked N  batches a stream sends ahead of its acknowledgements (default 2); the
+#                    acknowledgement latency includes the time a batch waits behind these
 #
 # Environment:
-#   CARGO_TARGET_DIR   where the release build goes (default: the workspace target/)
-#   CARGO              cargo command (default cargo)
+#   CARGO_TARGET_DIR      where the release build goes (default: the workspace target/)
+#   SECRUNA_BIN           prebuilt release secruna binary; skips building it
+#   INGEST_BENCH_CLIENT   prebuilt release ingest_bench example; skips building it
+#   CARGO                 cargo command (default cargo)
 #
 # Needs PostgreSQL server binaries and psql (Debian packages postgresql and
 # postgresql-client). Everything listens on 127.0.0.1 only.
@@ -33,6 +38,7 @@ repo="$(cd "$here/.." && pwd)"
 streams=4
 per_stream=50000
 batch_size=500
+max_unacked=2
 
 usage() {
     sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
@@ -43,11 +49,12 @@ while [[ $# -gt 0 ]]; do
         --streams) streams="$2"; shift 2 ;;
         --findings) per_stream="$2"; shift 2 ;;
         --batch-size) batch_size="$2"; shift 2 ;;
+        --max-unacked) max_unacked="$2"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) echo "error: unknown argument '$1'; run with --help for the options" >&2; exit 2 ;;
     esac
 done
-for option in streams per_stream batch_size; do
+for option in streams per_stream batch_size max_unacked; do
     if ! [[ "${!option}" =~ ^[1-9][0-9]*$ ]]; then
         echo "error: option ${option//_/-} must be a positive integer, got '${!option}'" >&2
         exit 2
@@ -65,11 +72,25 @@ if [[ -z "$pg_bin" ]] || ! command -v psql >/dev/null; then
     exit 1
 fi
 
-log "building secruna and the load generator in release mode"
-(cd "$repo" && "${CARGO:-cargo}" build --release --locked -p secruna -p agents --example ingest_bench)
 target="${CARGO_TARGET_DIR:-$repo/target}/release"
-binary="$target/secruna"
-client="$target/examples/ingest_bench"
+binary="${SECRUNA_BIN:-}"
+client="${INGEST_BENCH_CLIENT:-}"
+if [[ -z "$binary" ]]; then
+    log "building secruna in release mode"
+    (cd "$repo" && "${CARGO:-cargo}" build --release --locked -p secruna --bin secruna)
+    binary="$target/secruna"
+fi
+if [[ -z "$client" ]]; then
+    log "building the load generator in release mode"
+    (cd "$repo" && "${CARGO:-cargo}" build --release --locked -p agents --example ingest_bench)
+    client="$target/examples/ingest_bench"
+fi
+for program in "$binary" "$client"; do
+    if [[ ! -x "$program" ]]; then
+        echo "error: '$program' is missing or not executable; build it or unset the variable naming it" >&2
+        exit 1
+    fi
+done
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/secruna-ingest-bench.XXXXXX")"
 chmod 755 "$work"
@@ -130,7 +151,7 @@ done
 
 log "ingest: $streams streams x $per_stream findings, batches of $batch_size"
 SECRUNA_TOKEN="$token" "$client" "http://127.0.0.1:$grpc_port" "$streams" "$per_stream" \
-    "$batch_size" | tee "$work/client.out"
+    "$batch_size" "$max_unacked" | tee "$work/client.out"
 peak_rss_kib="$(awk '/^VmHWM:/ {print $2}' "/proc/$server_pid/status")"
 kill "$server_pid"
 wait "$server_pid" || true
@@ -154,6 +175,7 @@ psql_admin -c "DELETE FROM ai_systems"
 psql_admin -c "VACUUM (ANALYZE) ai_systems, findings, evaluations"
 copy_script="$work/copy.sql"
 {
+    echo "\\timing on"
     echo "BEGIN;"
     for table in "${tables[@]}"; do
         echo "\\copy $table FROM '$work/$table.copy' WITH (FORMAT binary)"
@@ -161,13 +183,17 @@ copy_script="$work/copy.sql"
     echo "COMMIT;"
 } >"$copy_script"
 copy_started="$(date +%s.%N)"
-psql_admin -f "$copy_script"
+psql_admin -f "$copy_script" >"$work/copy.out"
 copy_finished="$(date +%s.%N)"
 copied="$(psql_admin -At -c "SELECT count(*) FROM findings WHERE source = 'bench'")"
 copy_seconds="$(echo "$copy_finished - $copy_started" | bc -l)"
 copy_rate="$(echo "$copied / $copy_seconds" | bc -l)"
 
 printf 'copy findings: %s\n' "$copied"
+for table in "${tables[@]}"; do
+    printf 'copy rows of %s: %s\n' "$table" "$(psql_admin -At -c "SELECT count(*) FROM $table")"
+done
+grep '^Time:' "$work/copy.out" | sed 's/^Time:/copy statement time:/'
 printf 'copy elapsed s: %.3f\n' "$copy_seconds"
 printf 'copy findings/s: %.0f\n' "$copy_rate"
 printf 'server peak RSS MiB: %.1f\n' "$(echo "$peak_rss_kib / 1024" | bc -l)"

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! SECRUNA_TOKEN=sec_... cargo run --release -p agents --example ingest_bench -- \
-//!     http://127.0.0.1:50051 STREAMS FINDINGS_PER_STREAM [BATCH_SIZE]
+//!     http://127.0.0.1:50051 STREAMS FINDINGS_PER_STREAM [BATCH_SIZE [MAX_UNACKED]]
 //! ```
 //!
 //! Prints `key: value` lines on stdout: findings acknowledged, elapsed seconds, findings
@@ -30,7 +30,7 @@ const LIBRARIES: [(&str, &str); 4] = [
 
 fn usage() -> ! {
     eprintln!(
-        "usage: ingest_bench ENDPOINT STREAMS FINDINGS_PER_STREAM [BATCH_SIZE]; \
+        "usage: ingest_bench ENDPOINT STREAMS FINDINGS_PER_STREAM [BATCH_SIZE [MAX_UNACKED]]; \
          the token comes from SECRUNA_TOKEN"
     );
     std::process::exit(2);
@@ -70,9 +70,11 @@ async fn run_stream(
     stream: usize,
     count: usize,
     batch_size: usize,
+    max_unacked: usize,
 ) -> UploadReport {
     let mut config = RemoteConfig::new(endpoint, token);
     config.batch_size = batch_size;
+    config.max_unacked_batches = max_unacked;
     config.linger = Duration::from_millis(20);
     let uploader = Uploader::new(config).expect("valid uploader config");
     let (sender, receiver) = tokio::sync::mpsc::channel(4 * batch_size);
@@ -110,6 +112,10 @@ async fn main() {
         .get(3)
         .map_or(Ok(500), |size| size.parse())
         .unwrap_or_else(|_| usage());
+    let max_unacked: usize = args
+        .get(4)
+        .map_or(Ok(2), |size| size.parse())
+        .unwrap_or_else(|_| usage());
     let Ok(token) = std::env::var("SECRUNA_TOKEN") else {
         usage();
     };
@@ -123,6 +129,7 @@ async fn main() {
                 stream,
                 per_stream,
                 batch_size,
+                max_unacked,
             ))
         })
         .collect();
@@ -142,6 +149,7 @@ async fn main() {
 
     println!("streams: {streams}");
     println!("batch size: {batch_size}");
+    println!("max unacknowledged batches per stream: {max_unacked}");
     println!("findings acknowledged: {acknowledged}");
     println!("findings rejected: {rejected}");
     println!("reconnects: {reconnects}");
