@@ -127,18 +127,25 @@ impl EmbeddedPostgres {
     }
 }
 
-/// Sets every running scan to `failed` with [`INTERRUPTED_SCAN_ERROR`].
+/// Sets every running scan, and each of its scopes still `pending`, to `failed` with
+/// [`INTERRUPTED_SCAN_ERROR`], in one statement, and returns the number of scans set.
 async fn mark_running_scans_failed(admin_url: &str) -> Result<u64, Error> {
     let mut conn = PgConnection::connect(admin_url).await?;
-    let result = sqlx::query(
-        "UPDATE scans SET status = 'failed', finished_at = now(), error = $1 \
-         WHERE status = 'running'",
+    let result = sqlx::query_scalar::<_, i64>(
+        "WITH failed_scans AS ( \
+             UPDATE scans SET status = 'failed', finished_at = now(), error = $1 \
+             WHERE status = 'running' RETURNING id \
+         ), failed_scopes AS ( \
+             UPDATE scan_scopes SET status = 'failed', error = $1, updated_at = now() \
+             WHERE status = 'pending' AND scan_id IN (SELECT id FROM failed_scans) \
+         ) \
+         SELECT count(*) FROM failed_scans",
     )
     .bind(INTERRUPTED_SCAN_ERROR)
-    .execute(&mut conn)
+    .fetch_one(&mut conn)
     .await;
     conn.close().await?;
-    Ok(result?.rows_affected())
+    Ok(u64::try_from(result?).unwrap_or(0))
 }
 
 /// Returns `$SECRUNA_DATA_DIR`; else [`ROOT_DATA_DIR`] when running as root;

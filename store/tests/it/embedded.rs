@@ -274,6 +274,45 @@ async fn interrupted_scans_fail_only_for_sole_client() {
     assert!(!postmaster_running(&third));
 }
 
+#[tokio::test]
+async fn interrupted_scan_fails_its_pending_scopes() {
+    let dir = tempfile::Builder::new()
+        .prefix("secruna-embedded-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data_dir = dir.path().join("data");
+    let embedded = store::embedded::start(&data_dir).await.unwrap();
+    let store = Store::connect(&embedded.app_url).await.unwrap();
+    let (scan_id, _) = seed_tenant(&store, "acme").await;
+    let mut covered = store::scans::ScopeRecord::pending("code", "/src/a", "code");
+    covered.status = "covered".to_owned();
+    let pending = store::scans::ScopeRecord::pending("gh", "github:acme", "github");
+    let mut tx = store.begin(&context("acme")).await.unwrap();
+    store::scans::upsert_scopes(&mut tx, scan_id, &[covered, pending])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    assert_eq!(embedded.fail_interrupted_scans().await.unwrap(), 1);
+
+    let mut tx = store.begin(&context("acme")).await.unwrap();
+    let scopes = store::scans::list_scopes(&mut tx, scan_id).await.unwrap();
+    tx.rollback().await.unwrap();
+    let statuses: Vec<(&str, &str)> = scopes
+        .iter()
+        .map(|scope| (scope.scope.as_str(), scope.status.as_str()))
+        .collect();
+    assert_eq!(statuses, vec![("/src/a", "covered"), ("github:acme", "failed")]);
+    assert_eq!(
+        scopes[1].error.as_deref(),
+        Some(store::embedded::INTERRUPTED_SCAN_ERROR)
+    );
+    assert_eq!(scopes[0].error, None);
+    store.close().await;
+    embedded.stop().await.unwrap();
+}
+
 async fn scan_status(store: &Store, tenant: &str, id: uuid::Uuid) -> store::scans::ScanRow {
     let mut tx = store.begin(&context(tenant)).await.unwrap();
     let scan = store::scans::get(&mut tx, id).await.unwrap().unwrap();
