@@ -16,57 +16,16 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use governor::clock::{Clock, DefaultClock};
-use sha2::{Digest, Sha256};
 use store::{TenantContext, TenantPath};
 use uuid::Uuid;
 
 use crate::problem::ApiError;
 use crate::state::AppState;
 
+pub use store::sessions::Access;
+
 /// Prefix of every secret token, so leaked tokens are easy to recognise.
 pub const TOKEN_PREFIX: &str = "sec_";
-
-/// Access level of a principal; each level includes the ones below it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Access {
-    /// Read data (auditors, `read` tokens).
-    Read,
-    /// Also change data (members, `write` tokens).
-    Write,
-    /// Also manage users and tokens (admins, `admin` tokens).
-    Admin,
-}
-
-impl Access {
-    /// Maps a user role (`admin`, `member`, `auditor`) or an API token scope
-    /// (`admin`, `write`, `read`) to its access level.
-    pub fn from_role(role: &str) -> Option<Access> {
-        match role {
-            "admin" => Some(Access::Admin),
-            "member" | "write" => Some(Access::Write),
-            "auditor" | "read" => Some(Access::Read),
-            _ => None,
-        }
-    }
-
-    /// Parses an API token scope (`read`, `write`, `admin`).
-    pub fn parse_scope(scope: &str) -> Option<Access> {
-        match scope {
-            "read" => Some(Access::Read),
-            "write" => Some(Access::Write),
-            "admin" => Some(Access::Admin),
-            _ => None,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Access::Read => "read",
-            Access::Write => "write",
-            Access::Admin => "admin",
-        }
-    }
-}
 
 /// Kind of principal behind a bearer token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,8 +70,8 @@ impl Principal {
         Err(ApiError::Forbidden(format!(
             "this endpoint needs {} access, and the bearer token has {} access; use a token \
              of a user or scope that has it",
-            needed.name(),
-            self.access.name()
+            needed.as_str(),
+            self.access.as_str()
         )))
     }
 
@@ -133,7 +92,7 @@ pub fn generate_token() -> (String, [u8; 32]) {
 
 /// Computes the SHA-256 under which a token is stored.
 pub fn hash_token(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
+    store::sessions::hash_token(token)
 }
 
 /// Hashes a password with argon2id (the crate's default parameters: 19 MiB,

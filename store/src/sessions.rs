@@ -2,10 +2,59 @@
 //! known.
 
 use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
 use tracing::instrument;
 use uuid::Uuid;
 
 use crate::{Error, Store, TenantTx};
+
+/// Access level of a principal; each level includes the ones below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    /// Read data: auditors and `read` tokens.
+    Read,
+    /// Also change data: members and `write` tokens.
+    Write,
+    /// Also manage users and tokens: admins and `admin` tokens.
+    Admin,
+}
+
+impl Access {
+    /// Maps a user role (`admin`, `member`, `auditor`) or an API token scope (`admin`,
+    /// `write`, `read`) to its access level.
+    pub fn from_role(role: &str) -> Option<Access> {
+        match role {
+            "admin" => Some(Access::Admin),
+            "member" | "write" => Some(Access::Write),
+            "auditor" | "read" => Some(Access::Read),
+            _ => None,
+        }
+    }
+
+    /// Parses an API token scope (`read`, `write`, `admin`).
+    pub fn parse_scope(scope: &str) -> Option<Access> {
+        match scope {
+            "read" => Some(Access::Read),
+            "write" => Some(Access::Write),
+            "admin" => Some(Access::Admin),
+            _ => None,
+        }
+    }
+
+    /// Returns the API token scope of this level: `read`, `write` or `admin`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Read => "read",
+            Access::Write => "write",
+            Access::Admin => "admin",
+        }
+    }
+}
+
+/// Computes the SHA-256 under which a bearer token is stored.
+pub fn hash_token(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
 
 /// A session as stored, without its token hash.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
@@ -90,6 +139,12 @@ impl Store {
         .fetch_optional(self.pool())
         .await?;
         Ok(row)
+    }
+
+    /// Looks up the principal of a raw bearer token by its [`hash_token`] digest. Returns
+    /// `None` for an unknown, expired or revoked token.
+    pub async fn authenticate_bearer(&self, token: &str) -> Result<Option<TokenPrincipal>, Error> {
+        self.authenticate(&hash_token(token)).await
     }
 
     /// Runs `SELECT 1`, so readiness probes learn whether the database is

@@ -10,7 +10,6 @@ use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use sha2::{Digest, Sha256};
 use store::{Store, TenantContext, TenantPath};
 use tonic::Status;
 use tonic::codegen::http;
@@ -18,6 +17,8 @@ use tracing::warn;
 use uuid::Uuid;
 
 use super::GrpcState;
+
+pub use store::sessions::Access;
 
 /// Histogram of the time until a call's response starts, by method: the whole call for a
 /// unary RPC, the setup for a streaming one.
@@ -42,38 +43,6 @@ pub(crate) fn describe_metrics() {
 /// Path prefixes of the services that need no token.
 const PUBLIC_PREFIXES: [&str; 2] = ["/grpc.health.v1.", "/grpc.reflection."];
 
-/// Access level of a principal; each level includes the ones below it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Access {
-    /// Read data: auditors and `read` tokens.
-    Read,
-    /// Also change data: members and `write` tokens.
-    Write,
-    /// Also manage users and tokens: admins and `admin` tokens.
-    Admin,
-}
-
-impl Access {
-    /// Maps a user role (`admin`, `member`, `auditor`) or an API token scope (`admin`,
-    /// `write`, `read`) to its access level.
-    pub fn from_role(role: &str) -> Option<Access> {
-        match role {
-            "admin" => Some(Access::Admin),
-            "member" | "write" => Some(Access::Write),
-            "auditor" | "read" => Some(Access::Read),
-            _ => None,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Access::Read => "read",
-            Access::Write => "write",
-            Access::Admin => "admin",
-        }
-    }
-}
-
 /// The authenticated caller of a gRPC call, stored in the request extensions.
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -96,8 +65,8 @@ impl Principal {
         Err(Status::permission_denied(format!(
             "this call needs {} access, and the bearer token has {} access; use a token of a \
              user or scope that has it",
-            needed.name(),
-            self.access.name()
+            needed.as_str(),
+            self.access.as_str()
         )))
     }
 
@@ -126,11 +95,14 @@ impl Authenticator {
     /// Resolves the bearer token of a call and takes a rate-limit permit for its tenant.
     async fn check(&self, headers: &http::HeaderMap) -> Result<Principal, Status> {
         let token = bearer_token(headers)?;
-        let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        let found = self.store.authenticate(&hash).await.map_err(|error| {
-            warn!(%error, "authenticating a gRPC call failed");
-            Status::unavailable("the database is unavailable; retry later")
-        })?;
+        let found = self
+            .store
+            .authenticate_bearer(token)
+            .await
+            .map_err(|error| {
+                warn!(%error, "authenticating a gRPC call failed");
+                Status::unavailable("the database is unavailable; retry later")
+            })?;
         let Some(row) = found else {
             return Err(Status::unauthenticated(
                 "the bearer token is unknown, expired or revoked; request a new token",
