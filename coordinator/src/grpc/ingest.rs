@@ -113,7 +113,13 @@ impl IngestStream {
             let batch = match inbound.message().await {
                 Ok(Some(batch)) => batch,
                 Ok(None) => break Ok(()),
-                Err(status) => break Err(status),
+                Err(status) => {
+                    // Without this the stream would close with OK, and a client whose
+                    // batch could not be decoded (too large, malformed) would never learn
+                    // that it was not stored.
+                    let _ = ack_tx.send(Err(status.clone())).await;
+                    break Err(status);
+                }
             };
             let acked = match self.handle_batch(batch).await {
                 Ok(ack) => ack_tx.send(Ok(ack)).await,

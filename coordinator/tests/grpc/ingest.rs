@@ -370,3 +370,31 @@ async fn first_stream_subscribes_tenant_without_frameworks() {
     assert!(server.count("SELECT count(*) FROM evaluations").await > 0);
     server.stop().await;
 }
+
+/// A batch over the message size limit ends the stream with an error status, so the
+/// client learns that the batch was not stored instead of seeing a clean close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn oversized_batch_ends_stream_with_error() {
+    let server = Server::start().await;
+    let token = server.token("acme", "write").await;
+    let mut client = ingest_client(&server, &token)
+        .await
+        .max_encoding_message_size(4 * proto::MAX_MESSAGE_BYTES);
+    let num_findings = proto::MAX_MESSAGE_BYTES / 60_000 + 1;
+    let findings = (0..num_findings)
+        .map(|index| {
+            let mut large = finding("repo-a", ".", &format!("model-{index}"));
+            large.evidence = "x".repeat(60_000);
+            large
+        })
+        .collect();
+    let outbound = tokio_stream::iter(vec![batch(1, findings)]);
+
+    let mut acks = client.stream_findings(outbound).await.unwrap().into_inner();
+    let first = acks.message().await;
+
+    let status = first.expect_err("an oversized batch must end the stream with an error");
+    assert_eq!(status.code(), tonic::Code::OutOfRange, "{status:?}");
+    assert_eq!(server.count("SELECT count(*) FROM findings").await, 0);
+    server.stop().await;
+}
