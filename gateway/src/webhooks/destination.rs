@@ -43,9 +43,13 @@ impl FromStr for AllowedNetwork {
 }
 
 impl AllowedNetwork {
-    /// Tells whether `ip` lies in the network.
+    /// Tells whether `ip`, or the IPv4 address it carries, lies in the network.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.address, canonical(ip)) {
+        self.contains_exact(canonical(ip)) || self.contains_exact(ip)
+    }
+
+    fn contains_exact(&self, ip: IpAddr) -> bool {
+        match (self.address, ip) {
             (IpAddr::V4(network), IpAddr::V4(ip)) => {
                 let mask = u32::MAX
                     .checked_shl(32 - u32::from(self.prefix_len))
@@ -63,12 +67,30 @@ impl AllowedNetwork {
     }
 }
 
-/// Maps an IPv4-mapped IPv6 address to its IPv4 form.
+/// Maps an IPv6 address that carries an IPv4 destination to that IPv4 address:
+/// IPv4-mapped (`::ffff:0:0/96`), NAT64 (`64:ff9b::/96` and the local-use
+/// `64:ff9b:1::/48`, RFC 6052 and RFC 8215) and 6to4 (`2002::/16`, RFC 3056).
+/// A translator or relay forwards such an address to the IPv4 host, so it is
+/// checked as that host. NOTE: a local-use NAT64 prefix is read as a /96, with
+/// the IPv4 address in the last 32 bits; other prefix lengths are not decoded.
 fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        IpAddr::V4(_) => ip,
+    let IpAddr::V6(v6) = ip else {
+        return ip;
+    };
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return IpAddr::V4(v4);
     }
+    let segments = v6.segments();
+    let octets = v6.octets();
+    let nat64_well_known = segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
+    let nat64_local_use = segments[..3] == [0x64, 0xff9b, 1];
+    if nat64_well_known || nat64_local_use {
+        return IpAddr::V4(Ipv4Addr::new(octets[12], octets[13], octets[14], octets[15]));
+    }
+    if segments[0] == 0x2002 {
+        return IpAddr::V4(Ipv4Addr::new(octets[2], octets[3], octets[4], octets[5]));
+    }
+    ip
 }
 
 /// Tells whether `ip` is loopback, private, link-local, shared (CGNAT),
@@ -156,6 +178,22 @@ mod tests {
     }
 
     #[test]
+    fn embedded_ipv4_internal_addresses_are_detected() {
+        for internal in [
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::a00:1",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+        ] {
+            assert!(is_internal(internal.parse().unwrap()), "{internal}");
+        }
+        for public in ["64:ff9b::5db8:d822", "2002:5db8:d822::1"] {
+            assert!(!is_internal(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[test]
     fn allowed_network_matches_prefix() {
         let network: AllowedNetwork = "127.0.0.0/8".parse().unwrap();
         assert!(network.contains("127.9.9.9".parse().unwrap()));
@@ -164,6 +202,8 @@ mod tests {
         let single: AllowedNetwork = "fd00::1".parse().unwrap();
         assert!(single.contains("fd00::1".parse().unwrap()));
         assert!(!single.contains("fd00::2".parse().unwrap()));
+        let nat64: AllowedNetwork = "64:ff9b::/96".parse().unwrap();
+        assert!(nat64.contains("64:ff9b::7f00:1".parse().unwrap()));
         for invalid in ["10.0.0.0/33", "nonsense", "10.0.0.0/x"] {
             assert!(invalid.parse::<AllowedNetwork>().is_err(), "{invalid}");
         }
