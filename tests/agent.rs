@@ -208,3 +208,34 @@ async fn agent_survives_coordinator_kill() {
     assert_eq!(stored.len(), expected.len(), "{stderr}");
     assert_eq!(stored, expected);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn agent_stops_on_unknown_token() {
+    let tree = tempfile::tempdir().unwrap();
+    std::fs::write(tree.path().join("app.py"), "import openai\n").unwrap();
+    let config = tree.path().join("connectors.yaml");
+    let config_text = format!(
+        "connectors:\n  - {{name: app, kind: code, config: {{paths: [\"{}\"]}}}}\n",
+        tree.path().display()
+    );
+    std::fs::write(&config, config_text).unwrap();
+    let db = TestDb::new().await;
+    let port = free_port();
+    let _server = start_server(&db.app_url, port);
+
+    let started = Instant::now();
+    let output = secruna()
+        .args(["agent", "--coordinator"])
+        .arg(format!("http://127.0.0.1:{port}"))
+        .arg("--config")
+        .arg(&config)
+        .env("SECRUNA_TOKEN", "sec_not_a_real_token")
+        .output()
+        .unwrap();
+
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("Unauthenticated"), "{stderr}");
+    assert!(!stderr.contains("reconnecting"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(30), "{stderr}");
+}
