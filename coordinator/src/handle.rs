@@ -122,17 +122,29 @@ impl CoordinatorConfig {
 pub struct Coordinator {
     root: ActorRef<CoordinatorMsg>,
     join: JoinHandle<()>,
+    sources: SourceRegistry,
 }
 
 impl Coordinator {
     /// Starts the root actor, the classifier pool and the writer.
     pub async fn spawn(config: CoordinatorConfig) -> Result<Coordinator, ScanError> {
         crate::metrics::describe();
+        let sources = config.sources.clone();
         let name = format!("coordinator:{}", crate::actors::next_actor_number());
         let (root, join) = Actor::spawn(Some(name), CoordinatorActor, config)
             .await
             .map_err(|error| ScanError::Aborted(format!("coordinator failed to start: {error}")))?;
-        Ok(Coordinator { root, join })
+        Ok(Coordinator {
+            root,
+            join,
+            sources,
+        })
+    }
+
+    /// Returns the connector factories scans build their sources with, so callers can
+    /// check a connector's settings the same way before storing it.
+    pub fn sources(&self) -> &SourceRegistry {
+        &self.sources
     }
 
     /// Records a scan and starts it; returns once the `scans` row exists, with a handle that

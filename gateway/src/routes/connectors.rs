@@ -3,7 +3,7 @@
 //! the operator's key before they are stored, and no response, log line or
 //! audit row carries them.
 
-mod config;
+pub(crate) mod config;
 
 use axum::Json;
 use axum::extract::State;
@@ -152,9 +152,15 @@ pub(crate) async fn create(
 ) -> Result<(StatusCode, Json<ConnectorView>), ApiError> {
     config::validate_name(&body.name)?;
     config::validate_kind(&body.kind)?;
+    if let Some(secret) = &body.secret {
+        config::secret_bytes(secret)?;
+    }
     config::validate_config(
+        state.coordinator().sources(),
+        &body.name,
         &body.kind,
         &body.config,
+        body.secret.as_ref(),
         state.config().scan_root.as_deref(),
     )?;
     let id = Uuid::new_v4();
@@ -228,10 +234,21 @@ pub(crate) async fn update(
     if let Some(name) = &body.name {
         config::validate_name(name)?;
     }
-    if let Some(new_config) = &body.config {
+    if let Some(Some(secret)) = &body.secret {
+        config::secret_bytes(secret)?;
+    }
+    if body.config.is_some() || body.secret.is_some() {
+        // The connector must stay buildable with what it will hold after the change.
+        let secret = match &body.secret {
+            Some(secret) => secret.clone(),
+            None => super::scans::connectors::open_secret(&state, tx.tx(), id, "secret").await?,
+        };
         config::validate_config(
+            state.coordinator().sources(),
+            body.name.as_deref().unwrap_or(&before.name),
             &before.kind,
-            new_config,
+            body.config.as_ref().unwrap_or(&before.config),
+            secret.as_ref(),
             state.config().scan_root.as_deref(),
         )?;
     }

@@ -6,7 +6,7 @@
 //! of a path or of a `git` connector is rejected with 403. Connector scans need no scan
 //! root.
 
-mod connectors;
+pub(crate) mod connectors;
 mod views;
 
 use std::path::{Path, PathBuf};

@@ -66,7 +66,7 @@ async fn call_mutation(app: &TestApp, method: &str, path: &str, request_id: &str
         ),
         ("PATCH" | "DELETE", "/api/v1/connectors/{id}") => {
             let name = format!("repo-{request_id}");
-            let body = json!({"name": name, "kind": "gcp", "config": {"project_id": "proj-123"}});
+            let body = json!({"name": name, "kind": "git", "config": {"path": "loan-screening"}});
             let created = app
                 .call(Method::POST, "/api/v1/connectors", Some(&admin), Some(body))
                 .await;

@@ -58,6 +58,27 @@ pub(crate) fn examples_root() -> PathBuf {
     std::fs::canonicalize(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples")).unwrap()
 }
 
+/// The binary's connector factories, except AWS, which only the binary links.
+pub(crate) fn connector_sources() -> SourceRegistry {
+    use agents::net::{HttpClient, RateLimits, RetryPolicy};
+    let http = Arc::new(HttpClient::new(
+        RateLimits::with_provider_defaults(),
+        RetryPolicy::default(),
+    ));
+    let mut sources = SourceRegistry::new();
+    sources.register("inventory", Arc::new(agents::inventory::InventoryFactory));
+    sources.register(
+        "azure",
+        Arc::new(agents::azure::AzureFactory::new(http.clone())),
+    );
+    sources.register("gcp", Arc::new(agents::gcp::GcpFactory::new(http.clone())));
+    sources.register(
+        "github",
+        Arc::new(agents::github::GitHubFactory::new(HttpClient::clone(&http))),
+    );
+    sources
+}
+
 impl TestApp {
     /// Starts a gateway whose scan root is the example projects folder.
     pub(crate) async fn new() -> TestApp {
@@ -69,7 +90,7 @@ impl TestApp {
     }
 
     pub(crate) async fn with_config(config: GatewayConfig) -> TestApp {
-        TestApp::with_sources(config, SourceRegistry::new()).await
+        TestApp::with_sources(config, connector_sources()).await
     }
 
     /// Starts a gateway whose coordinator builds connectors with `sources`.

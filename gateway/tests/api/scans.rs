@@ -195,8 +195,11 @@ async fn connector_scan_is_accepted_and_reports_coverage() {
     assert_eq!(scan["scopes"][0]["num_findings"], 1);
     let error = scan["error"].as_str().unwrap();
     assert!(error.contains("aiplatform.endpoints.list"), "{error}");
+    // Built once to check the connector when it was stored, once by the scan: both
+    // times with the decrypted secret.
     let secrets = seen_secrets.lock().unwrap().clone();
-    assert_eq!(secrets, [Some(json!({"private_key": "fake-key-material"}))]);
+    let expected = Some(json!({"private_key": "fake-key-material"}));
+    assert_eq!(secrets, [expected.clone(), expected]);
     assert!(!scan.to_string().contains("fake-key-material"));
 }
 

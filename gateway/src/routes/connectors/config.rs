@@ -2,7 +2,9 @@
 //!
 //! Messages name the field at fault but never repeat a secret value.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use agents::{ConnectorSpec, SourceRegistry};
 
 use serde_json::{Map, Value};
 
@@ -40,11 +42,16 @@ pub(crate) fn validate_name(name: &str) -> Result<(), ApiError> {
     ))
 }
 
-/// Checks `config` against the settings of `kind`. A `git` connector's
-/// `path` must be a folder under `scan_root`.
+/// Checks `config` (and `secret`) of a connector the way a scan will read them: `git`
+/// and `inventory` connectors must name a folder or file under `scan_root`, and every
+/// other kind is built with the same factory scans use, so a stored connector can
+/// always be scanned.
 pub(crate) fn validate_config(
+    sources: &SourceRegistry,
+    name: &str,
     kind: &str,
     config: &Value,
+    secret: Option<&Value>,
     scan_root: Option<&Path>,
 ) -> Result<(), ApiError> {
     let Some(object) = config.as_object() else {
@@ -53,115 +60,109 @@ pub(crate) fn validate_config(
             "config must be a JSON object of the kind's settings",
         ));
     };
-    let (required, optional): (&[&str], &[&str]) = match kind {
-        "git" => (&["path"], &["branch"]),
-        "aws" => (&["account_id"], &["regions", "role_arn"]),
-        "azure" => (&["tenant_id", "subscription_id"], &[]),
-        "gcp" => (&["project_id"], &[]),
-        "github" => (&["organization"], &["api_url"]),
-        _ => (&["url"], &["format"]),
-    };
-    for key in object.keys() {
-        if !required.contains(&key.as_str()) && !optional.contains(&key.as_str()) {
-            let allowed: Vec<&str> = required.iter().chain(optional).copied().collect();
-            return Err(ApiError::invalid(
-                format!("config.{key}"),
-                format!(
-                    "config.{key} is not a setting of {kind} connectors; they take {}",
-                    allowed.join(", ")
-                ),
-            ));
+    match kind {
+        "git" => validate_git(object, scan_root),
+        "inventory" => {
+            let file = inventory_file(config, scan_root)?;
+            let mut resolved = config.clone();
+            resolved["path"] = Value::String(file.display().to_string());
+            build(sources, name, kind, &resolved, secret)
         }
+        _ => build(sources, name, kind, config, secret),
     }
-    for key in required {
-        if !object.contains_key(*key) {
-            return Err(ApiError::invalid(
-                format!("config.{key}"),
-                format!("config.{key} is missing; {kind} connectors require it"),
-            ));
-        }
-    }
-    for (key, value) in object {
-        validate_setting(kind, key, value, scan_root)?;
-    }
-    Ok(())
 }
 
-fn validate_setting(
-    kind: &str,
-    key: &str,
-    value: &Value,
-    scan_root: Option<&Path>,
-) -> Result<(), ApiError> {
-    let field = format!("config.{key}");
-    if key == "regions" {
-        let is_valid = value.as_array().is_some_and(|regions| {
-            !regions.is_empty()
-                && regions
-                    .iter()
-                    .all(|region| region.as_str().is_some_and(is_aws_region))
-        });
-        return expect(
-            is_valid,
-            field,
-            "config.regions must be a non-empty list such as [\"eu-west-1\"]",
-        );
+fn validate_git(object: &Map<String, Value>, scan_root: Option<&Path>) -> Result<(), ApiError> {
+    for key in object.keys() {
+        if key != "path" && key != "branch" {
+            return Err(ApiError::invalid(
+                format!("config.{key}"),
+                format!("config.{key} is not a setting of git connectors; they take path, branch"),
+            ));
+        }
     }
-    let Some(text) = value.as_str() else {
+    let Some(path) = object.get("path") else {
         return Err(ApiError::invalid(
-            field.clone(),
-            format!("{field} must be a string"),
+            "config.path",
+            "config.path is missing; git connectors require it",
         ));
     };
-    match (kind, key) {
-        ("git", "path") => validate_git_path(text, scan_root),
-        ("git", "branch") => expect(
-            !text.is_empty() && text.len() <= 255 && !text.contains(['\0', ' ', '~', '^', ':']),
-            field,
+    let Some(path) = path.as_str() else {
+        return Err(ApiError::invalid(
+            "config.path",
+            "config.path must be a string",
+        ));
+    };
+    if let Some(branch) = object.get("branch") {
+        let is_valid = branch.as_str().is_some_and(|text| {
+            !text.is_empty() && text.len() <= 255 && !text.contains(['\0', ' ', '~', '^', ':'])
+        });
+        expect(
+            is_valid,
+            "config.branch".to_owned(),
             "config.branch must be a git branch name",
-        ),
-        ("aws", "account_id") => expect(
-            text.len() == 12 && text.bytes().all(|byte| byte.is_ascii_digit()),
-            field,
-            "config.account_id must be the 12-digit AWS account id",
-        ),
-        ("aws", "role_arn") => expect(
-            text.starts_with("arn:aws:iam::") && text.contains(":role/"),
-            field,
-            "config.role_arn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
-        ),
-        ("azure", _) => expect(
-            uuid::Uuid::parse_str(text).is_ok(),
-            field.clone(),
-            format!("{field} must be a UUID, as the Azure portal shows it"),
-        ),
-        ("gcp", "project_id") => expect(
-            is_gcp_project_id(text),
-            field,
-            "config.project_id must be 6 to 30 lower-case letters, digits or hyphens, starting \
-             with a letter",
-        ),
-        ("github", "organization") => expect(
-            (1..=39).contains(&text.len())
-                && !text.starts_with('-')
-                && text
-                    .bytes()
-                    .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-'),
-            field,
-            "config.organization must be a GitHub organization login",
-        ),
-        ("github", "api_url") | ("inventory", "url") => expect(
-            text.starts_with("https://") && text.len() > "https://".len() && text.len() <= 2048,
-            field.clone(),
-            format!("{field} must be an https:// URL"),
-        ),
-        ("inventory", "format") => expect(
-            matches!(text, "csv" | "json"),
-            field,
-            "config.format must be csv or json",
-        ),
-        _ => Ok(()),
+        )?;
     }
+    validate_git_path(path, scan_root)
+}
+
+/// Builds the connector with the scans' factory and reports its complaint as a 422.
+fn build(
+    sources: &SourceRegistry,
+    name: &str,
+    kind: &str,
+    config: &Value,
+    secret: Option<&Value>,
+) -> Result<(), ApiError> {
+    let spec = ConnectorSpec {
+        name: name.to_owned(),
+        kind: kind.to_owned(),
+        config: config.clone(),
+        secret: secret.cloned(),
+    };
+    match sources.build(&spec) {
+        Ok(_) => Ok(()),
+        Err(error) if sources.kinds().any(|known| known == kind) => {
+            Err(ApiError::invalid("config", error.message))
+        }
+        Err(_) => Err(ApiError::invalid(
+            "kind",
+            format!(
+                "this server cannot crawl `{kind}` connectors; the operator's build lacks that connector"
+            ),
+        )),
+    }
+}
+
+/// Resolves an inventory connector's `config.path` to a file under the scan root. The
+/// file is read on the server, so it must stay inside the folder the operator allows.
+pub(crate) fn inventory_file(
+    config: &Value,
+    scan_root: Option<&Path>,
+) -> Result<PathBuf, ApiError> {
+    let Some(root) = scan_root else {
+        return Err(ApiError::invalid(
+            "config.path",
+            "inventory connectors read a file on the server, which is off; the operator turns it \
+             on with `secruna serve --scan-root DIR`",
+        ));
+    };
+    let Some(path) = config.get("path").and_then(Value::as_str) else {
+        return Err(ApiError::invalid(
+            "config.path",
+            "config.path is missing; name a CSV or XLSX file under the scan root",
+        ));
+    };
+    let canonical = std::fs::canonicalize(root.join(path))
+        .ok()
+        .filter(|canonical| canonical.starts_with(root) && canonical.is_file())
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "config.path",
+                format!("config.path `{path}` is not a file under the scan root; name a CSV or XLSX file there"),
+            )
+        })?;
+    Ok(canonical)
 }
 
 fn expect(is_valid: bool, field: String, detail: impl Into<String>) -> Result<(), ApiError> {
@@ -186,27 +187,6 @@ fn validate_git_path(path: &str, scan_root: Option<&Path>) -> Result<(), ApiErro
             ApiError::Invalid { detail, .. } => ApiError::invalid("config.path", detail),
             other => other,
         })
-}
-
-fn is_aws_region(region: &str) -> bool {
-    let parts: Vec<&str> = region.split('-').collect();
-    parts.len() >= 3
-        && parts.iter().all(|part| !part.is_empty())
-        && parts[..parts.len() - 1]
-            .iter()
-            .all(|part| part.bytes().all(|byte| byte.is_ascii_lowercase()))
-        && parts[parts.len() - 1]
-            .bytes()
-            .all(|byte| byte.is_ascii_digit())
-}
-
-fn is_gcp_project_id(id: &str) -> bool {
-    (6..=30).contains(&id.len())
-        && id.starts_with(|ch: char| ch.is_ascii_lowercase())
-        && !id.ends_with('-')
-        && id
-            .bytes()
-            .all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
 }
 
 /// Checks a secret: an object of up to 16 string values of at most 8 KiB,

@@ -45,7 +45,7 @@ pub(crate) async fn load_specs(
 }
 
 /// Decrypts the secret of connector `id`, if it has one.
-async fn open_secret(
+pub(crate) async fn open_secret(
     state: &AppState,
     tx: &mut TenantTx,
     id: Uuid,
@@ -81,6 +81,24 @@ fn code_spec_of_git(
     mut spec: ConnectorSpec,
     field: &str,
 ) -> Result<ConnectorSpec, ApiError> {
+    if spec.kind == "inventory" {
+        let file = crate::routes::connectors::config::inventory_file(
+            &spec.config,
+            state.config().scan_root.as_deref(),
+        )
+        .map_err(|_| {
+            ApiError::invalid(
+                field,
+                format!(
+                    "inventory connector `{}` names a file that is not under the scan root; \
+                     update its config.path",
+                    spec.name
+                ),
+            )
+        })?;
+        spec.config["path"] = serde_json::Value::String(file.display().to_string());
+        return Ok(spec);
+    }
     if spec.kind != "git" {
         return Ok(spec);
     }
