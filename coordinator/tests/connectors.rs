@@ -427,8 +427,7 @@ async fn scopes_not_fully_read_keep_their_findings_open() {
     let db = TestDb::new().await;
     let counters = Arc::new(Counters::default());
     let coordinator = start(&db, &counters, 16).await;
-    let first =
-        json!({"scopes": {"gone": "ok", "broken": "ok", "skipped": "ok", "hidden": "ok"}});
+    let first = json!({"scopes": {"gone": "ok", "broken": "ok", "skipped": "ok", "hidden": "ok"}});
     let second = json!({"scopes": {
         "gone": "empty", "broken": "permanent", "skipped": "skip", "hidden": "denied"
     }});

@@ -69,7 +69,11 @@ impl Modify for CommonResponses {
 
 fn add_common_responses(operation: &mut Operation, has_id: bool) {
     let mut statuses = Vec::new();
-    if operation.security.as_ref().is_some_and(|list| !list.is_empty()) {
+    if operation
+        .security
+        .as_ref()
+        .is_some_and(|list| !list.is_empty())
+    {
         statuses.push(("401", "Missing, unknown, expired or revoked bearer token"));
         statuses.push(("429", "The tenant's request rate is over its limit"));
     }
@@ -79,7 +83,10 @@ fn add_common_responses(operation: &mut Operation, has_id: bool) {
         statuses.push(("415", "The body is not declared as application/json"));
     }
     if has_id {
-        statuses.push(("422", "Invalid request value, such as an id that is not a UUID"));
+        statuses.push((
+            "422",
+            "Invalid request value, such as an id that is not a UUID",
+        ));
     }
     for (status, description) in statuses {
         let problem = ContentBuilder::new()

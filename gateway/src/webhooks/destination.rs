@@ -85,7 +85,9 @@ fn canonical(ip: IpAddr) -> IpAddr {
     let nat64_well_known = segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
     let nat64_local_use = segments[..3] == [0x64, 0xff9b, 1];
     if nat64_well_known || nat64_local_use {
-        return IpAddr::V4(Ipv4Addr::new(octets[12], octets[13], octets[14], octets[15]));
+        return IpAddr::V4(Ipv4Addr::new(
+            octets[12], octets[13], octets[14], octets[15],
+        ));
     }
     if segments[0] == 0x2002 {
         return IpAddr::V4(Ipv4Addr::new(octets[2], octets[3], octets[4], octets[5]));
