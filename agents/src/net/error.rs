@@ -35,9 +35,7 @@ pub enum CallError {
         message: String,
     },
     /// The provider kept throttling until the retry budget was spent.
-    #[error(
-        "{operation} was throttled on each of {attempts} attempts: lower the quota for this scope or retry the scan later"
-    )]
+    #[error("{}", throttled_message(operation, *attempts))]
     Throttled {
         /// Operation that was throttled.
         operation: String,
@@ -138,5 +136,42 @@ impl From<CallError> for CrawlError {
             message: error.to_string(),
             permanent,
         }
+    }
+}
+
+/// Describes a throttled call; `attempts` is 0 for one answer that is about to be retried.
+fn throttled_message(operation: &str, attempts: u32) -> String {
+    if attempts == 0 {
+        return format!("{operation} was throttled by the provider");
+    }
+    format!(
+        "{operation} was throttled on each of {attempts} attempts: lower the quota for this scope or retry the scan later"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CallError;
+
+    #[test]
+    fn throttled_message_counts_attempts_only_when_spent() {
+        let retrying = CallError::Throttled {
+            operation: "github:ListRepos".to_owned(),
+            attempts: 0,
+        };
+        let spent = CallError::Throttled {
+            operation: "github:ListRepos".to_owned(),
+            attempts: 6,
+        };
+
+        assert_eq!(
+            retrying.to_string(),
+            "github:ListRepos was throttled by the provider"
+        );
+        assert!(
+            spent
+                .to_string()
+                .starts_with("github:ListRepos was throttled on each of 6 attempts")
+        );
     }
 }
