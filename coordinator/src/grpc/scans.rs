@@ -290,6 +290,11 @@ fn resolve_targets(scan_root: &Path, targets: &[String]) -> Result<Vec<PathBuf>,
     })?;
     let mut resolved = Vec::with_capacity(targets.len());
     for (index, target) in targets.iter().enumerate() {
+        if target.trim().is_empty() {
+            return Err(Status::invalid_argument(format!(
+                "field `targets[{index}]` is empty: name a folder under the scan root"
+            )));
+        }
         let relative = Path::new(target);
         if relative.is_absolute() {
             return Err(Status::invalid_argument(format!(

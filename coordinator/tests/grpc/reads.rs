@@ -310,6 +310,13 @@ async fn started_scan_is_watched_to_its_end() {
         })
         .await
         .unwrap_err();
+    let empty = client
+        .start_scan(v1::StartScanRequest {
+            targets: vec![" ".to_owned()],
+            frameworks: Vec::new(),
+        })
+        .await
+        .unwrap_err();
 
     assert!(last.finished);
     assert_eq!(last.status, "completed");
@@ -325,6 +332,12 @@ async fn started_scan_is_watched_to_its_end() {
         escape.message().contains("`targets[0]`"),
         "{}",
         escape.message()
+    );
+    assert_eq!(empty.code(), Code::InvalidArgument);
+    assert!(
+        empty.message().contains("`targets[0]` is empty"),
+        "{}",
+        empty.message()
     );
     server.stop().await;
 }
