@@ -57,7 +57,10 @@ impl Moto {
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto did not start on port {port}");
+            assert!(
+                Instant::now() < deadline,
+                "moto did not start on port {port}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         Moto {
@@ -120,8 +123,8 @@ async fn scan_config_crawls_an_aws_account_into_the_inventory() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stdout.contains("testing-secret-value"), "{stdout}");
     assert!(!stderr.contains("testing-secret-value"), "{stderr}");
-    let report: Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|error| panic!("{error}: {stdout}\n{stderr}"));
+    let report: Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|error| panic!("{error}: {stdout}\n{stderr}"));
     let scope = &report["scopes"][0];
     assert_eq!(scope["connector"], "prod-aws", "{report:#}");
     assert_eq!(scope["scope"], "aws:123456789012:eu-west-1", "{report:#}");
@@ -131,7 +134,10 @@ async fn scan_config_crawls_an_aws_account_into_the_inventory() {
     assert_eq!(report["status"], "partial");
     assert_eq!(output.status.code(), Some(2));
     let incomplete = scope["incomplete"].to_string();
-    assert!(incomplete.contains("bedrock:ListGuardrails"), "{incomplete}");
+    assert!(
+        incomplete.contains("bedrock:ListGuardrails"),
+        "{incomplete}"
+    );
     assert_eq!(scope["gaps"], serde_json::json!([]));
 
     let admin = sqlx::PgPool::connect(&db.admin_url).await.unwrap();
@@ -142,7 +148,10 @@ async fn scan_config_crawls_an_aws_account_into_the_inventory() {
     .fetch_all(&admin)
     .await
     .unwrap();
-    let names: Vec<&str> = subjects.iter().map(|(subject, _)| subject.as_str()).collect();
+    let names: Vec<&str> = subjects
+        .iter()
+        .map(|(subject, _)| subject.as_str())
+        .collect();
     assert!(names.contains(&"sagemaker-endpoint"), "{subjects:?}");
     assert!(names.contains(&"sagemaker-model"), "{subjects:?}");
     let systems: Vec<String> =
@@ -150,6 +159,10 @@ async fn scan_config_crawls_an_aws_account_into_the_inventory() {
             .fetch_all(&admin)
             .await
             .unwrap();
-    assert_eq!(systems.len(), 1, "endpoint, config and model form one system: {systems:?}");
+    assert_eq!(
+        systems.len(),
+        1,
+        "endpoint, config and model form one system: {systems:?}"
+    );
     admin.close().await;
 }

@@ -177,7 +177,10 @@ async fn serve(
     let grpc_listener = tokio::net::TcpListener::bind(grpc.address)
         .await
         .with_context(|| {
-            format!("listening on {} failed; pick a free port with --grpc-addr", grpc.address)
+            format!(
+                "listening on {} failed; pick a free port with --grpc-addr",
+                grpc.address
+            )
         })?;
 
     let listener = tokio::net::TcpListener::bind(listen)

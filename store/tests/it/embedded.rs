@@ -303,7 +303,10 @@ async fn interrupted_scan_fails_its_pending_scopes() {
         .iter()
         .map(|scope| (scope.scope.as_str(), scope.status.as_str()))
         .collect();
-    assert_eq!(statuses, vec![("/src/a", "covered"), ("github:acme", "failed")]);
+    assert_eq!(
+        statuses,
+        vec![("/src/a", "covered"), ("github:acme", "failed")]
+    );
     assert_eq!(
         scopes[1].error.as_deref(),
         Some(store::embedded::INTERRUPTED_SCAN_ERROR)
