@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// Virtual environment that holds moto when `MOTO_SERVER` is not set (see `.ci/run`).
+/// Virtual environment that contains moto when `MOTO_SERVER` is not set (see `.ci/run`).
 const VENV: &str = "/var/tmp/secruna-py";
 
 /// Creates a SageMaker model and an endpoint serving it in moto's default account.
@@ -92,7 +92,7 @@ impl Drop for Moto {
 }
 
 #[tokio::test]
-async fn scan_config_crawls_an_aws_account_into_the_inventory() {
+async fn aws_config_scan_stores_endpoint_system() {
     let moto = Moto::start();
     moto.seed();
     let db = store::testing::TestDb::new().await;
@@ -128,8 +128,8 @@ async fn scan_config_crawls_an_aws_account_into_the_inventory() {
     let scope = &report["scopes"][0];
     assert_eq!(scope["connector"], "prod-aws", "{report:#}");
     assert_eq!(scope["scope"], "aws:123456789012:eu-west-1", "{report:#}");
-    // moto answers Bedrock's guardrail and provisioned-throughput listings with HTTP 500:
-    // the scope must say so and the scan end partial, never completed.
+    // moto responds to Bedrock's guardrail and provisioned-throughput listings with HTTP
+    // 500, so the scope reports them as incomplete and the scan ends partial.
     assert_eq!(scope["status"], "partial", "{report:#}");
     assert_eq!(report["status"], "partial");
     assert_eq!(output.status.code(), Some(2));

@@ -85,12 +85,12 @@ impl ScopeStatus {
         }
     }
 
-    /// Whether the crawl read the scope, at least in part.
+    /// Returns whether the crawl read the scope, at least in part.
     pub fn was_crawled(self) -> bool {
         matches!(self, ScopeStatus::Covered | ScopeStatus::Partial)
     }
 
-    /// Whether the crawl read all of the scope, so a finding it did not see has vanished.
+    /// Returns whether the crawl read all of the scope, so a finding it did not see has vanished.
     /// A partial scope may have missed findings behind a denied or cut-short listing, so
     /// it resolves nothing.
     pub fn resolves_vanished(self) -> bool {
@@ -158,7 +158,7 @@ impl ScopeOutcome {
         }
     }
 
-    /// Whether the scope counts as fully covered for the scan status.
+    /// Returns whether the scope counts as fully covered for the scan status.
     pub fn is_complete(&self) -> bool {
         matches!(self.status, ScopeStatus::Covered | ScopeStatus::Skipped)
             && self.gaps.is_empty()
@@ -318,7 +318,7 @@ pub enum ScanError {
     /// The request names no target and no connector.
     #[error("no scan target given: pass at least one folder or repository path, or a connector")]
     NoTargets,
-    /// Two connectors of the request share a name, so their scopes could not be told apart.
+    /// Two connectors of the request share a name, so their scopes could not be distinguished.
     #[error("connector name `{name}` is used twice: give each connector of a scan its own name")]
     DuplicateConnector {
         /// The repeated name.

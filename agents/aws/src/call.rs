@@ -156,7 +156,7 @@ where
     match error {
         SdkError::ServiceError(context) => {
             let status = context.raw().status().as_u16();
-            // An answer that did not parse has no message of its own: show the parser's.
+            // A response that did not parse has no message of its own, so show the parser's.
             let message = match error.message() {
                 Some(message) => message.to_owned(),
                 None => error_text(error),
@@ -208,7 +208,7 @@ where
     }
 }
 
-/// Maps an error answer by HTTP status and AWS error code.
+/// Maps an error response by HTTP status and AWS error code.
 fn classify_service<T>(
     operation: String,
     status: u16,

@@ -10,7 +10,7 @@ use crate::call::Listing;
 pub(crate) struct Coverage {
     /// Resources read, with or without a finding.
     pub(crate) num_items: u64,
-    /// Calls that returned an answer.
+    /// Calls that returned a response.
     calls_ok: u32,
     /// Calls that failed in a way a later crawl may not (throttled, timed out, 5xx).
     calls_failed: u32,
@@ -49,7 +49,7 @@ impl Coverage {
         }
     }
 
-    /// Records a failed call by kind: a gap, a skip reason, a malformed answer, or an
+    /// Records a failed call by kind: a gap, a skip reason, a malformed response, or an
     /// incomplete listing.
     pub(crate) fn error(&mut self, error: CallError) {
         match &error {
@@ -85,7 +85,7 @@ impl Coverage {
 
     /// Finishes the scope's report.
     ///
-    /// A malformed answer fails the scope; a scope where every call found the region or
+    /// A malformed response fails the scope; a scope where every call found the region or
     /// service absent is skipped; a scope where every call failed for a passing reason
     /// fails so the crawl is retried; otherwise the report lists gaps and cut listings.
     pub(crate) fn finish(self, scope_id: &str) -> Result<CrawlReport, CrawlError> {

@@ -95,7 +95,7 @@ impl CallError {
         }
     }
 
-    /// Whether another attempt would fail the same way: denied, absent, malformed, or a
+    /// Returns whether another attempt would fail the same way: denied, absent, malformed, or a
     /// 4xx other than 408 and 429.
     pub fn is_permanent(&self) -> bool {
         match self {
@@ -139,7 +139,8 @@ impl From<CallError> for CrawlError {
     }
 }
 
-/// Describes a throttled call; `attempts` is 0 for one answer that is about to be retried.
+/// Describes a throttled call. `attempts` is 0 for a single response that is about to be
+/// retried.
 fn throttled_message(operation: &str, attempts: u32) -> String {
     if attempts == 0 {
         return format!("{operation} was throttled by the provider");

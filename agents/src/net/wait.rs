@@ -1,4 +1,4 @@
-//! How long a provider asks a client to wait, in each of the formats the providers use.
+//! The wait a provider requests of a client, in each of the formats the providers use.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -50,7 +50,7 @@ pub fn wait_hint(
     hints.into_iter().flatten().max()
 }
 
-/// Whether `code` is an AWS throttling error code. Accepts the bare code and the forms
+/// Returns whether `code` is an AWS throttling error code. Accepts the bare code and the forms
 /// with a namespace (`aws.sagemaker#ThrottlingException`) or a message after a colon.
 pub fn is_aws_throttling_code(code: &str) -> bool {
     let code = code.rsplit('#').next().unwrap_or(code);
@@ -58,7 +58,7 @@ pub fn is_aws_throttling_code(code: &str) -> bool {
     AWS_THROTTLING_CODES.contains(&code)
 }
 
-/// Whether a 403 or 429 response is a GitHub secondary rate limit (the body names a
+/// Returns whether a 403 or 429 response is a GitHub secondary rate limit (the body names a
 /// secondary rate limit or abuse detection) rather than a permission problem.
 pub fn is_secondary_rate_limit(status: u16, body: &[u8]) -> bool {
     if status != 403 && status != 429 {
