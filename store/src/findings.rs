@@ -3,14 +3,13 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::{Postgres, QueryBuilder};
 use tracing::instrument;
 use uuid::Uuid;
 
 use crate::{Error, TenantTx};
 
-/// Rows per INSERT statement, keeping the bind count (15 per row) well under
-/// the protocol limit of 65535.
+/// Rows per INSERT statement. The parameters are arrays, so this bounds the size of one
+/// message rather than the bind count.
 const ROWS_PER_STATEMENT: usize = 1000;
 
 /// Values of one finding as produced by a connector.
@@ -88,48 +87,117 @@ pub async fn upsert_batch(tx: &mut TenantTx, findings: &[FindingUpsert]) -> Resu
     let tenant = tx.tenant().to_owned();
     let mut num_written = 0;
     for chunk in unique.chunks(ROWS_PER_STATEMENT) {
-        let mut builder = QueryBuilder::<Postgres>::new(
-            "INSERT INTO findings (tenant_path, system_id, source, scope, external_id, kind, \
-                 subject, path, line, confidence, project_root, attributes, evidence, \
-                 first_scan_id, changed_scan_id) ",
-        );
-        builder.push_values(chunk, |mut row, finding| {
-            row.push_bind(&tenant)
-                .push_unseparated("::ltree")
-                .push_bind(finding.system_id)
-                .push_bind(&finding.source)
-                .push_bind(&finding.scope)
-                .push_bind(&finding.external_id)
-                .push_bind(&finding.kind)
-                .push_bind(&finding.subject)
-                .push_bind(&finding.path)
-                .push_bind(finding.line)
-                .push_bind(finding.confidence)
-                .push_bind(&finding.project_root)
-                .push_bind(&finding.attributes)
-                .push_bind(&finding.evidence)
-                .push_bind(finding.scan_id)
-                .push_bind(finding.scan_id);
-        });
-        builder.push(
-            " ON CONFLICT ON CONSTRAINT findings_source_external_id_key DO UPDATE SET \
-                 system_id = excluded.system_id, scope = excluded.scope, kind = excluded.kind, \
-                 subject = excluded.subject, path = excluded.path, line = excluded.line, \
-                 confidence = excluded.confidence, project_root = excluded.project_root, \
-                 attributes = excluded.attributes, evidence = excluded.evidence, \
-                 status = 'open', resolved_at = NULL, \
-                 changed_scan_id = excluded.changed_scan_id, updated_at = now() \
-             WHERE findings.status <> 'open' \
-                OR (findings.system_id, findings.scope, findings.kind, findings.subject, \
-                    findings.path, findings.line, findings.confidence, findings.project_root, \
-                    findings.attributes, findings.evidence) \
-                IS DISTINCT FROM (excluded.system_id, excluded.scope, excluded.kind, \
-                    excluded.subject, excluded.path, excluded.line, excluded.confidence, \
-                    excluded.project_root, excluded.attributes, excluded.evidence)",
-        );
-        num_written += builder.build().execute(tx.conn()).await?.rows_affected();
+        let columns = Columns::of(chunk);
+        num_written += sqlx::query(UPSERT)
+            .bind(&tenant)
+            .bind(&columns.system_id)
+            .bind(&columns.source)
+            .bind(&columns.scope)
+            .bind(&columns.external_id)
+            .bind(&columns.kind)
+            .bind(&columns.subject)
+            .bind(&columns.path)
+            .bind(&columns.line)
+            .bind(&columns.confidence)
+            .bind(&columns.project_root)
+            .bind(&columns.attributes)
+            .bind(&columns.evidence)
+            .bind(&columns.scan_id)
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
     }
     Ok(num_written)
+}
+
+/// The upsert of [`upsert_batch`]. Every column travels as one array parameter, so the
+/// statement text is the same for any number of rows: Postgres parses and plans it once
+/// per connection, and the client encodes 14 parameters instead of 15 per row.
+const UPSERT: &str = "INSERT INTO findings (tenant_path, system_id, source, scope, external_id, \
+         kind, subject, path, line, confidence, project_root, attributes, evidence, \
+         first_scan_id, changed_scan_id) \
+     SELECT $1::ltree, u.system_id, u.source, u.scope, u.external_id, u.kind, u.subject, \
+         u.path, u.line, u.confidence, u.project_root, u.attributes, u.evidence, u.scan_id, \
+         u.scan_id \
+     FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], \
+         $8::text[], $9::int4[], $10::float4[], $11::text[], $12::jsonb[], $13::text[], \
+         $14::uuid[]) \
+         AS u (system_id, source, scope, external_id, kind, subject, path, line, confidence, \
+             project_root, attributes, evidence, scan_id) \
+     ON CONFLICT ON CONSTRAINT findings_source_external_id_key DO UPDATE SET \
+         system_id = excluded.system_id, scope = excluded.scope, kind = excluded.kind, \
+         subject = excluded.subject, path = excluded.path, line = excluded.line, \
+         confidence = excluded.confidence, project_root = excluded.project_root, \
+         attributes = excluded.attributes, evidence = excluded.evidence, \
+         status = 'open', resolved_at = NULL, \
+         changed_scan_id = excluded.changed_scan_id, updated_at = now() \
+     WHERE findings.status <> 'open' \
+        OR (findings.system_id, findings.scope, findings.kind, findings.subject, \
+            findings.path, findings.line, findings.confidence, findings.project_root, \
+            findings.attributes, findings.evidence) \
+        IS DISTINCT FROM (excluded.system_id, excluded.scope, excluded.kind, \
+            excluded.subject, excluded.path, excluded.line, excluded.confidence, \
+            excluded.project_root, excluded.attributes, excluded.evidence)";
+
+/// Column arrays of a chunk of findings, the parameters of [`UPSERT`].
+struct Columns<'a> {
+    system_id: Vec<Uuid>,
+    source: Vec<&'a str>,
+    scope: Vec<&'a str>,
+    external_id: Vec<&'a str>,
+    kind: Vec<&'a str>,
+    subject: Vec<&'a str>,
+    path: Vec<&'a str>,
+    line: Vec<Option<i32>>,
+    confidence: Vec<f32>,
+    project_root: Vec<&'a str>,
+    attributes: Vec<&'a serde_json::Value>,
+    evidence: Vec<Option<&'a str>>,
+    scan_id: Vec<Uuid>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(findings: &[&'a FindingUpsert]) -> Self {
+        Self {
+            system_id: findings.iter().map(|finding| finding.system_id).collect(),
+            source: findings
+                .iter()
+                .map(|finding| finding.source.as_str())
+                .collect(),
+            scope: findings
+                .iter()
+                .map(|finding| finding.scope.as_str())
+                .collect(),
+            external_id: findings
+                .iter()
+                .map(|finding| finding.external_id.as_str())
+                .collect(),
+            kind: findings
+                .iter()
+                .map(|finding| finding.kind.as_str())
+                .collect(),
+            subject: findings
+                .iter()
+                .map(|finding| finding.subject.as_str())
+                .collect(),
+            path: findings
+                .iter()
+                .map(|finding| finding.path.as_str())
+                .collect(),
+            line: findings.iter().map(|finding| finding.line).collect(),
+            confidence: findings.iter().map(|finding| finding.confidence).collect(),
+            project_root: findings
+                .iter()
+                .map(|finding| finding.project_root.as_str())
+                .collect(),
+            attributes: findings.iter().map(|finding| &finding.attributes).collect(),
+            evidence: findings
+                .iter()
+                .map(|finding| finding.evidence.as_deref())
+                .collect(),
+            scan_id: findings.iter().map(|finding| finding.scan_id).collect(),
+        }
+    }
 }
 
 /// Keeps the last finding for each `(source, external_id)`, because one
@@ -176,6 +244,46 @@ pub async fn resolve_missing(
     .execute(tx.conn())
     .await?;
     Ok(result.rows_affected())
+}
+
+/// An open finding with the key of the system it belongs to.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct SystemFindingRow {
+    /// Source of the system.
+    pub system_source: String,
+    /// External id of the system.
+    pub system_external_id: String,
+    /// The finding.
+    #[sqlx(flatten)]
+    pub finding: FindingRow,
+}
+
+/// Lists the open findings of the systems with the given `(source, external id)` keys, in
+/// one statement. Only systems of the transaction's own tenant count, not those of its
+/// subtree; a key without a stored system yields nothing.
+#[instrument(skip_all, name = "store.findings.list_open_for_system_keys", fields(tenant.path = %tx.tenant(), systems.requested = keys.len()))]
+pub async fn list_open_for_system_keys(
+    tx: &mut TenantTx,
+    keys: &[(&str, &str)],
+) -> Result<Vec<SystemFindingRow>, Error> {
+    let tenant = tx.tenant().to_owned();
+    let sources: Vec<&str> = keys.iter().map(|(source, _)| *source).collect();
+    let external_ids: Vec<&str> = keys.iter().map(|(_, external_id)| *external_id).collect();
+    let rows = sqlx::query_as(
+        "SELECT s.source AS system_source, s.external_id AS system_external_id, f.id, \
+             f.system_id, f.source, f.scope, f.external_id, f.kind, f.subject, f.path, f.line, \
+             f.confidence, f.project_root, f.attributes, f.evidence, f.status, f.resolved_at \
+         FROM UNNEST($2::text[], $3::text[]) AS k (source, external_id) \
+         JOIN ai_systems s ON s.tenant_path = $1::ltree AND s.source = k.source \
+             AND s.external_id = k.external_id \
+         JOIN findings f ON f.system_id = s.id AND f.status = 'open'",
+    )
+    .bind(&tenant)
+    .bind(&sources)
+    .bind(&external_ids)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(rows)
 }
 
 /// Lists the open findings of one system, ordered by path and line.
