@@ -46,8 +46,11 @@ pub(crate) struct ClassifyJob {
     pub(crate) scope: String,
     /// Project root relative to the scope.
     pub(crate) root: String,
-    /// Every finding under that root.
+    /// Every finding under that root, the input of the classification.
     pub(crate) findings: Vec<Finding>,
+    /// Findings to write; `None` writes all of `findings`. Ingest sets it to the findings
+    /// of the batch, because the rest of `findings` was read back from the store.
+    pub(crate) to_store: Option<Vec<Finding>>,
     /// Frameworks the tenant subscribes to.
     pub(crate) frameworks: Arc<Vec<String>>,
 }
@@ -110,7 +113,7 @@ async fn classify_and_write(shared: &Shared, job: ClassifyJob) -> Result<Uuid, S
         source: job.source,
         scope: job.scope,
         classification,
-        findings: job.findings,
+        findings: job.to_store.unwrap_or(job.findings),
         verdicts,
     };
     ractor::call!(shared.writer, WriterMsg::WriteSystem, Box::new(write))

@@ -253,6 +253,7 @@ async fn classify_root(
         scope: scope_id.clone(),
         root: system_root.clone(),
         findings,
+        to_store: None,
         frameworks: args.frameworks.clone(),
     };
     let called = args

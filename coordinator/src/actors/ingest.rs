@@ -7,8 +7,10 @@
 //! by `(source, scope, project root)`, the way a crawl groups them. Because a batch may
 //! carry only part of a system, each group is merged with the system's stored open
 //! findings before it is classified, so the classification covers the system's earlier
-//! findings too. The writer upserts on `(tenant, source, external_id)` and skips unchanged
-//! rows, so a replayed batch writes nothing.
+//! findings too. The stored findings of all the batch's systems are read in one statement,
+//! and only the batch's own findings are written back. The writer upserts on
+//! `(tenant, source, external_id)` and skips unchanged rows, so a replayed batch writes
+//! nothing.
 //!
 //! NOTE: two streams that send findings of one system at the same time each merge with the
 //! stored findings they read, so the system's classification may miss the other stream's
@@ -21,7 +23,7 @@ use proto::{Finding, FindingKind};
 use ractor::factory::{FactoryMessage, Job};
 use ractor::rpc::CallResult;
 use ractor::{ActorCell, ActorRef};
-use store::{Store, TenantContext, TenantTx};
+use store::{Store, TenantContext};
 use uuid::Uuid;
 
 use super::classifier::{ClassifyJob, ClassifyMsg, SystemKey};
@@ -56,7 +58,7 @@ pub(crate) async fn ingest(
 ) -> Result<Vec<IngestResult>, ScanError> {
     let pool = classifier_pool(root)?;
     let groups = group(&findings);
-    let (frameworks, stored) = read_stored(store, ctx, &groups)
+    let (frameworks, mut stored) = read_stored(store, ctx, &groups)
         .await
         .map_err(|error| ScanError::Aborted(format!("reading stored findings failed: {error}")))?;
     let frameworks = Arc::new(frameworks);
@@ -68,10 +70,7 @@ pub(crate) async fn ingest(
             .iter()
             .map(|&position| findings[position].clone())
             .collect();
-        let merged = merge(
-            stored.get(&index).cloned().unwrap_or_default(),
-            new_findings,
-        );
+        let merged = merge(stored.remove(&index).unwrap_or_default(), &new_findings);
         let job = ClassifyJob {
             ctx: ctx.clone(),
             scan_id,
@@ -79,6 +78,7 @@ pub(crate) async fn ingest(
             scope: group.scope.clone(),
             root: system_root(&group.scope, &group.project_root),
             findings: merged,
+            to_store: Some(new_findings),
             frameworks: frameworks.clone(),
         };
         calls.push(classify(&pool, job));
@@ -153,38 +153,37 @@ async fn read_stored(
     ctx: &TenantContext,
     groups: &[Group],
 ) -> Result<(Vec<String>, HashMap<usize, Vec<Finding>>), store::Error> {
+    let external_ids: Vec<String> = groups
+        .iter()
+        .map(|group| {
+            system_external_id(
+                &group.scope,
+                &system_root(&group.scope, &group.project_root),
+            )
+        })
+        .collect();
+    let mut position_by_key: HashMap<(&str, &str), usize> = HashMap::new();
+    for (index, (group, external_id)) in groups.iter().zip(&external_ids).enumerate() {
+        position_by_key.insert((group.source.as_str(), external_id.as_str()), index);
+    }
+    let keys: Vec<(&str, &str)> = position_by_key.keys().copied().collect();
+
     let mut tx = store.begin_read_only(ctx).await?;
     let frameworks = store::subscriptions::list(&mut tx).await?;
-    let system_ids = system_ids_by_key(&mut tx).await?;
-    let mut stored = HashMap::new();
-    for (index, group) in groups.iter().enumerate() {
-        let external_id = system_external_id(
-            &group.scope,
-            &system_root(&group.scope, &group.project_root),
-        );
-        let Some(system_id) = system_ids.get(&(group.source.clone(), external_id)) else {
+    let rows = store::findings::list_open_for_system_keys(&mut tx, &keys).await?;
+    tx.commit().await?;
+
+    let mut stored: HashMap<usize, Vec<Finding>> = HashMap::new();
+    for row in rows {
+        let key = (row.system_source.as_str(), row.system_external_id.as_str());
+        let Some(&index) = position_by_key.get(&key) else {
             continue;
         };
-        let rows = store::findings::list_open_for_system(&mut tx, *system_id).await?;
-        stored.insert(index, rows.into_iter().filter_map(domain_finding).collect());
+        if let Some(finding) = domain_finding(row.finding) {
+            stored.entry(index).or_default().push(finding);
+        }
     }
-    tx.commit().await?;
     Ok((frameworks, stored))
-}
-
-/// Maps `(source, external_id)` of every system the tenant owns to its id.
-// NOTE: this lists every system of the tenant once per batch; a store lookup by key
-// would make it one indexed read per system.
-async fn system_ids_by_key(
-    tx: &mut TenantTx,
-) -> Result<HashMap<(String, String), Uuid>, store::Error> {
-    let systems = store::systems::list(tx).await?;
-    let own_path = tx.context().path().as_str().to_owned();
-    Ok(systems
-        .into_iter()
-        .filter(|system| system.tenant_path == own_path)
-        .map(|system| ((system.source, system.external_id), system.id))
-        .collect())
 }
 
 /// Rebuilds a domain finding from its row; `None` for a kind this build does not know.
@@ -222,13 +221,13 @@ fn domain_finding(row: store::findings::FindingRow) -> Option<Finding> {
 
 /// Merges stored findings with new ones; a new finding replaces the stored one with the
 /// same external id.
-fn merge(stored: Vec<Finding>, new_findings: Vec<Finding>) -> Vec<Finding> {
+fn merge(stored: Vec<Finding>, new_findings: &[Finding]) -> Vec<Finding> {
     let mut by_id: BTreeMap<String, Finding> = stored
         .into_iter()
         .map(|finding| (finding.external_id.clone(), finding))
         .collect();
     for finding in new_findings {
-        by_id.insert(finding.external_id.clone(), finding);
+        by_id.insert(finding.external_id.clone(), finding.clone());
     }
     by_id.into_values().collect()
 }
