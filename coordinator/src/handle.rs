@@ -68,6 +68,11 @@ pub const DEFAULT_NUM_CLASSIFIERS: usize = 64;
 /// fills as soon as every worker waits.
 pub const DEFAULT_WRITER_BATCH_SIZE: usize = DEFAULT_NUM_CLASSIFIERS;
 
+/// Default maximum of writer transactions committing at once. Batches of different systems
+/// touch different rows, so they commit side by side; with one at a time, the database
+/// worked on one core while the other waited (`load-tests/ingest-bench.sh`).
+pub const DEFAULT_WRITER_MAX_IN_FLIGHT: usize = 4;
+
 /// Default maximum of crawlers one connector runs at once. A connector with more scopes
 /// queues the rest, so an organisation of 1,000 accounts does not start 1,000 crawls.
 pub const DEFAULT_MAX_CRAWLERS_PER_CONNECTOR: usize = 16;
@@ -97,6 +102,8 @@ pub struct CoordinatorConfig {
     pub writer_batch_size: usize,
     /// How long the writer waits to fill a batch.
     pub writer_batch_delay: Duration,
+    /// Maximum writer transactions committing at once; at least 1.
+    pub writer_max_in_flight: usize,
 }
 
 impl CoordinatorConfig {
@@ -114,6 +121,7 @@ impl CoordinatorConfig {
             num_classifiers: DEFAULT_NUM_CLASSIFIERS,
             writer_batch_size: DEFAULT_WRITER_BATCH_SIZE,
             writer_batch_delay: Duration::from_millis(2),
+            writer_max_in_flight: DEFAULT_WRITER_MAX_IN_FLIGHT,
         }
     }
 }

@@ -27,7 +27,8 @@ pub use actors::ingest::IngestResult;
 pub use crawl::{CODE_KIND, CodeSource, CodeSourceFactory};
 pub use handle::{
     ClassifyFn, Coordinator, CoordinatorConfig, DEFAULT_MAX_CRAWLERS_PER_CONNECTOR,
-    DEFAULT_NUM_CLASSIFIERS, DEFAULT_WRITER_BATCH_SIZE, RestartPolicy,
+    DEFAULT_NUM_CLASSIFIERS, DEFAULT_WRITER_BATCH_SIZE, DEFAULT_WRITER_MAX_IN_FLIGHT,
+    RestartPolicy,
 };
 pub use scan::{
     ALL_SCOPES, ScanError, ScanHandle, ScanOutcome, ScanRequest, ScanStatus, ScopeOutcome,

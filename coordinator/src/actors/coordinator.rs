@@ -87,6 +87,7 @@ impl Actor for CoordinatorActor {
             store: config.store.clone(),
             batch_size: config.writer_batch_size,
             batch_delay: config.writer_batch_delay,
+            max_in_flight: config.writer_max_in_flight,
         };
         let (writer, _) = myself
             .spawn_linked(Some(format!("writer:{instance}")), WriterActor, writer_args)

@@ -2,9 +2,13 @@
 //!
 //! Supervised by the coordinator, which stops the tree if it dies (no scan could finish
 //! without it). Systems arrive from classifier workers that wait for the reply, so the
-//! number of writes in flight never exceeds the pool size. Pending systems are committed in
-//! batches, one transaction per tenant. When a batch fails, each system is retried in its
-//! own transaction, so one bad row cannot take the others down with it. Every upsert is
+//! number of writes in flight never exceeds the pool size, and one system is never in two
+//! writes at once (the pool routes a system's jobs to one worker). Pending systems are
+//! committed in batches, one transaction per tenant, with up to
+//! [`WriterArgs::max_in_flight`] transactions running at once; while that many run, the
+//! writer takes no new message, which slows the workers. When a batch fails, each system is
+//! retried in its own transaction, so one bad row cannot take the others down with it.
+//! Closing a scan first waits for every transaction in flight. Every upsert is
 //! idempotent on `(tenant, source, external_id)` and writes nothing when the values are
 //! unchanged. Webhook events (`system.discovered`, `system.risk_changed`,
 //! `verdict.changed`, `review.requested`, `scan.completed`, `scan.failed`) are written to
@@ -20,6 +24,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 use rule_book::Verdict;
 use serde_json::json;
 use store::{Store, TenantContext, TenantTx};
+use tokio::task::JoinSet;
 use tracing::{debug, warn};
 use uuid::Uuid;
 
@@ -34,6 +39,8 @@ pub(crate) struct WriterArgs {
     pub(crate) batch_size: usize,
     /// Wait before a partial batch is committed.
     pub(crate) batch_delay: Duration,
+    /// Maximum transactions committing at once; at least 1.
+    pub(crate) max_in_flight: usize,
 }
 
 /// One classified system with its findings and verdicts.
@@ -115,6 +122,8 @@ pub(crate) struct WriterState {
     pending: Vec<PendingWrite>,
     /// Whether a `Flush` is already scheduled.
     flush_scheduled: bool,
+    /// Batches being committed.
+    in_flight: JoinSet<()>,
 }
 
 /// The writer actor.
@@ -135,14 +144,17 @@ impl Actor for WriterActor {
             args,
             pending: Vec::new(),
             flush_scheduled: false,
+            in_flight: JoinSet::new(),
         })
     }
 
     async fn post_stop(
         &self,
         _myself: ActorRef<Self::Msg>,
-        _state: &mut Self::State,
+        state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
+        // Let started commits end and answer their workers rather than abort them.
+        drain(state).await;
         crate::metrics::actor_stopped("writer");
         Ok(())
     }
@@ -170,6 +182,7 @@ impl Actor for WriterActor {
             }
             WriterMsg::FinishScan(finish, reply) => {
                 flush(state).await;
+                drain(state).await;
                 let result = finish::finish_scan(&state.args.store, *finish).await;
                 let _ = reply.send(result.map_err(|error| error.to_string()));
             }
@@ -183,7 +196,8 @@ impl Actor for WriterActor {
     }
 }
 
-/// Commits every pending system, one transaction per tenant.
+/// Starts committing every pending system, one transaction per tenant. Waits first while
+/// [`WriterArgs::max_in_flight`] transactions are running.
 async fn flush(state: &mut WriterState) {
     let mut by_tenant: BTreeMap<String, Vec<PendingWrite>> = BTreeMap::new();
     for pending in state.pending.drain(..) {
@@ -192,23 +206,52 @@ async fn flush(state: &mut WriterState) {
     }
     crate::metrics::writer_pending(0);
     for (tenant_path, batch) in by_tenant {
-        let started = std::time::Instant::now();
-        let num_systems = batch.len();
-        debug!(tenant.path = %tenant_path, batch.size = batch.len(), "writer committing batch");
-        let writes: Vec<&SystemWrite> = batch.iter().map(|(write, _)| write.as_ref()).collect();
-        match write_systems(&state.args.store, &writes).await {
-            Ok(ids) => {
-                crate::metrics::writer_batch(num_systems, started.elapsed());
-                for ((_, reply), id) in batch.into_iter().zip(ids) {
-                    let _ = reply.send(Ok(id));
-                }
+        while let Some(joined) = state.in_flight.try_join_next() {
+            log_join_error(joined);
+        }
+        while state.in_flight.len() >= state.args.max_in_flight.max(1) {
+            if let Some(joined) = state.in_flight.join_next().await {
+                log_join_error(joined);
             }
-            Err(error) => {
-                warn!(tenant.path = %tenant_path, %error, "batch failed; writing systems one by one");
-                for (write, reply) in batch {
-                    let result = write_systems(&state.args.store, &[write.as_ref()]).await;
-                    let _ = reply.send(result.map(|ids| ids[0]).map_err(|error| error.to_string()));
-                }
+        }
+        state
+            .in_flight
+            .spawn(commit_batch(state.args.store.clone(), tenant_path, batch));
+    }
+}
+
+/// Waits for every batch being committed.
+async fn drain(state: &mut WriterState) {
+    while let Some(joined) = state.in_flight.join_next().await {
+        log_join_error(joined);
+    }
+}
+
+/// Logs a commit task that panicked; its workers see their reply port dropped.
+fn log_join_error(joined: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = joined {
+        warn!(%error, "a writer commit task ended abnormally");
+    }
+}
+
+/// Commits one tenant's batch and answers each system's worker.
+async fn commit_batch(store: Store, tenant_path: String, batch: Vec<PendingWrite>) {
+    let started = std::time::Instant::now();
+    let num_systems = batch.len();
+    debug!(tenant.path = %tenant_path, batch.size = num_systems, "writer committing batch");
+    let writes: Vec<&SystemWrite> = batch.iter().map(|(write, _)| write.as_ref()).collect();
+    match write_systems(&store, &writes).await {
+        Ok(ids) => {
+            crate::metrics::writer_batch(num_systems, started.elapsed());
+            for ((_, reply), id) in batch.into_iter().zip(ids) {
+                let _ = reply.send(Ok(id));
+            }
+        }
+        Err(error) => {
+            warn!(tenant.path = %tenant_path, %error, "batch failed; writing systems one by one");
+            for (write, reply) in batch {
+                let result = write_systems(&store, &[write.as_ref()]).await;
+                let _ = reply.send(result.map(|ids| ids[0]).map_err(|error| error.to_string()));
             }
         }
     }
