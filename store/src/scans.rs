@@ -258,6 +258,33 @@ pub async fn cancel_pending_scopes(
     Ok(result.rows_affected())
 }
 
+/// Error and summary of a scan closed by [`cancel_orphan`].
+pub const ORPHAN_CANCEL_REASON: &str = "scan cancelled; no running server was crawling it";
+
+/// Closes a scan that no coordinator runs (its server exited mid-scan) as `cancelled`,
+/// and marks its pending scopes cancelled. Returns `false`, changing nothing, when the
+/// scan is not running any more; of two calls that race, one closes it.
+#[instrument(skip_all, name = "store.scans.cancel_orphan", fields(tenant.path = %tx.tenant(), scan.id = %id))]
+pub async fn cancel_orphan(tx: &mut TenantTx, id: Uuid) -> Result<bool, Error> {
+    let reason = ORPHAN_CANCEL_REASON;
+    let summary = serde_json::json!({ "cancelled": reason });
+    let closed = sqlx::query(
+        "UPDATE scans SET status = 'cancelled', summary = $2, error = $3, finished_at = now() \
+         WHERE id = $1 AND status = 'running'",
+    )
+    .bind(id)
+    .bind(summary)
+    .bind(reason)
+    .execute(tx.conn())
+    .await?
+    .rows_affected()
+        == 1;
+    if closed {
+        cancel_pending_scopes(tx, id, reason).await?;
+    }
+    Ok(closed)
+}
+
 /// Returns the tenant path (ltree text) of a scan visible to the tenant, so a parent
 /// tenant can address a subsidiary's scan; `None` when there is no such scan.
 #[instrument(skip_all, name = "store.scans.tenant_path", fields(tenant.path = %tx.tenant(), scan.id = %id))]

@@ -12,6 +12,7 @@ use proto::v1::{
     CancelScanRequest, GetScanRequest, Scan, ScanEvent, ScopeCoverage, StartScanRequest,
     StartScanResponse, WatchScanRequest,
 };
+use serde_json::json;
 use store::TenantContext;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -155,9 +156,7 @@ impl Scans for ScansService {
             .await
             .map_err(|error| Status::unavailable(error.to_string()))?;
         if !cancelled {
-            return Err(Status::failed_precondition(format!(
-                "scan {scan_id} is not running in this server process; it cannot be cancelled here"
-            )));
+            close_orphan(&self.state.store, &principal, scan_id).await?;
         }
         let row = self.scan_row(&principal.tenant, scan_id).await?;
         Ok(Response::new(convert::scan(row)))
@@ -273,6 +272,40 @@ async fn read_scan(
         .map_err(store_status)?;
     tx.commit().await.map_err(store_status)?;
     Ok(row)
+}
+
+/// Closes a scan that no coordinator of this process runs, because the server that ran it
+/// exited, and audits the cancel. A scan that finished meanwhile gives
+/// `FAILED_PRECONDITION`.
+async fn close_orphan(
+    store: &store::Store,
+    principal: &Principal,
+    scan_id: Uuid,
+) -> Result<(), Status> {
+    let mut tx = store.begin(&principal.tenant).await.map_err(store_status)?;
+    if !store::scans::cancel_orphan(&mut tx, scan_id)
+        .await
+        .map_err(store_status)?
+    {
+        let status = store::scans::get(&mut tx, scan_id)
+            .await
+            .map_err(store_status)?
+            .map_or_else(|| "gone".to_owned(), |row| row.status);
+        return Err(Status::failed_precondition(format!(
+            "scan {scan_id} is already {status}; only a running scan can be cancelled"
+        )));
+    }
+    let entry = crate::actors::audit_entry(
+        &principal.actor(),
+        "scan",
+        &scan_id.to_string(),
+        "scan.cancel",
+        json!({ "status": { "from": "running", "to": "cancelled" } }),
+    );
+    store::audit::append(&mut tx, entry)
+        .await
+        .map_err(store_status)?;
+    tx.commit().await.map_err(store_status)
 }
 
 /// Resolves the request's targets under the scan root, rejecting any that leaves it.

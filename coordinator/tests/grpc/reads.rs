@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use tonic::Code;
 
 use crate::support::{
-    Options, Server, batch, compliance_client, finding, ingest_client, inventory_client,
+    Options, Server, batch, compliance_client, context, finding, ingest_client, inventory_client,
     scans_client, send_all,
 };
 
@@ -338,6 +338,63 @@ async fn started_scan_is_watched_to_its_end() {
         empty.message().contains("`targets[0]` is empty"),
         "{}",
         empty.message()
+    );
+    server.stop().await;
+}
+
+/// A scan row left `running` by a server that exited is closed by `CancelScan` on another
+/// server, with its pending scopes and an audit row; a second cancel is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_closes_scan_left_running_by_a_dead_server() {
+    let server = Server::start().await;
+    let token = server.token("acme", "write").await;
+    let mut tx = server.db.store.begin(&context("acme")).await.unwrap();
+    let scan = store::scans::create(
+        &mut tx,
+        store::scans::NewScan {
+            source: "gcp".to_owned(),
+            target: "connector:gone".to_owned(),
+            requested_by: "test".to_owned(),
+        },
+    )
+    .await
+    .unwrap();
+    let pending = store::scans::ScopeRecord::pending("gone", "gcp:proj-123", "gcp");
+    store::scans::upsert_scopes(&mut tx, scan.id, &[pending])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut client = scans_client(&server, &token).await;
+
+    let cancelled = client
+        .cancel_scan(v1::CancelScanRequest {
+            scan_id: scan.id.to_string(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let again = client
+        .cancel_scan(v1::CancelScanRequest {
+            scan_id: scan.id.to_string(),
+        })
+        .await
+        .unwrap_err();
+
+    assert_eq!(cancelled.status, "cancelled");
+    assert!(!cancelled.finished_at.is_empty());
+    let scopes = server
+        .query_strings("SELECT status FROM scan_scopes ORDER BY scope")
+        .await;
+    assert_eq!(scopes, ["cancelled"]);
+    let actions = server
+        .query_strings("SELECT action FROM audit_log WHERE entity_type = 'scan' ORDER BY seq")
+        .await;
+    assert_eq!(actions, ["scan.cancel"]);
+    assert_eq!(again.code(), Code::FailedPrecondition);
+    assert!(
+        again.message().contains("already cancelled"),
+        "{}",
+        again.message()
     );
     server.stop().await;
 }

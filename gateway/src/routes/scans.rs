@@ -285,13 +285,11 @@ async fn scan_context(tx: &mut TenantTx, id: Uuid) -> Result<TenantContext, ApiE
 /// finished meanwhile): a scan still running is closed `cancelled`, one that finished
 /// gives 409.
 async fn close_orphan(tx: &mut TenantTx, id: Uuid) -> Result<(), ApiError> {
+    if store::scans::cancel_orphan(tx, id).await? {
+        return Ok(());
+    }
     let row = store::scans::get(tx, id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    ensure_running(&row)?;
-    let reason = "scan cancelled; no running server was crawling it";
-    store::scans::cancel_pending_scopes(tx, id, reason).await?;
-    let summary = serde_json::json!({"cancelled": reason});
-    store::scans::finish(tx, id, "cancelled", summary, Some(reason)).await?;
-    Ok(())
+    ensure_running(&row)
 }
