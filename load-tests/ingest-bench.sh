@@ -6,7 +6,7 @@
 #
 # The load generator is agents/examples/ingest_bench.rs, which uses the agent's own
 # client (agents::remote::Uploader). After the ingest phase the script saves the rows
-# the server wrote to ai_systems, findings and evaluations, deletes them, and times
+# the server wrote to ai_systems, findings, evaluations and reviews, deletes them, and times
 # COPY ... FROM of the saved rows into the same tables with their indexes and
 # constraints. It prints findings per second of both phases, the p99 acknowledgement
 # latency, the server's peak RSS (VmHWM), and as the last line
@@ -166,13 +166,13 @@ if [[ "$stored" != "$acknowledged" ]]; then
     exit 1
 fi
 
-log "ceiling: COPY of the same $stored findings with their systems and evaluations"
-tables=(ai_systems findings evaluations)
+log "ceiling: COPY of the same $stored findings with their systems, evaluations and reviews"
+tables=(ai_systems findings evaluations reviews)
 for table in "${tables[@]}"; do
     psql_admin -c "\\copy (SELECT * FROM $table) TO '$work/$table.copy' WITH (FORMAT binary)"
 done
 psql_admin -c "DELETE FROM ai_systems"
-psql_admin -c "VACUUM (ANALYZE) ai_systems, findings, evaluations"
+psql_admin -c "VACUUM (ANALYZE) ai_systems, findings, evaluations, reviews"
 copy_script="$work/copy.sql"
 {
     echo "\\timing on"
