@@ -69,7 +69,7 @@ pub const DEFAULT_NUM_CLASSIFIERS: usize = 64;
 pub const DEFAULT_WRITER_BATCH_SIZE: usize = DEFAULT_NUM_CLASSIFIERS;
 
 /// Default maximum of writer transactions committing at once. Batches of different systems
-/// touch different rows, so they commit side by side; with one at a time, the database
+/// touch different rows, so they commit side by side. With one at a time, the database
 /// worked on one core while the other waited (`load-tests/ingest-bench.sh`).
 pub const DEFAULT_WRITER_MAX_IN_FLIGHT: usize = 4;
 

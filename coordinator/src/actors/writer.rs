@@ -4,13 +4,12 @@
 //! without it). Systems arrive from classifier workers that wait for the reply, so the
 //! number of writes in flight never exceeds the pool size, and one system is never in two
 //! writes at once (the pool routes a system's jobs to one worker). Pending systems are
-//! committed in batches, one transaction per tenant, with up to
-//! [`WriterArgs::max_in_flight`] transactions running at once; while that many run, the
-//! writer takes no new message, which slows the workers. When a batch fails, each system is
-//! retried in its own transaction, so one bad row cannot take the others down with it.
-//! Closing a scan first waits for every transaction in flight. Every upsert is
-//! idempotent on `(tenant, source, external_id)` and writes nothing when the values are
-//! unchanged. Webhook events (`system.discovered`, `system.risk_changed`,
+//! committed in batches, one transaction per tenant. Up to [`WriterArgs::max_in_flight`]
+//! transactions run at once. While that many run, the writer takes no new message, so the
+//! workers wait. When a batch fails, each system is retried in its own transaction, so one
+//! bad row cannot take the others down with it. Closing a scan first waits for every
+//! transaction in flight. Every upsert is idempotent on `(tenant, source, external_id)`
+//! and writes nothing when the values are unchanged. Webhook events (`system.discovered`, `system.risk_changed`,
 //! `verdict.changed`, `review.requested`, `scan.completed`, `scan.failed`) are written to
 //! the outbox in the same transactions, so they commit exactly when the change does.
 
@@ -153,7 +152,7 @@ impl Actor for WriterActor {
         _myself: ActorRef<Self::Msg>,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
-        // Let started commits end and answer their workers rather than abort them.
+        // Let started commits finish and reply to their workers instead of aborting them.
         drain(state).await;
         crate::metrics::actor_stopped("writer");
         Ok(())
@@ -234,7 +233,7 @@ fn log_join_error(joined: Result<(), tokio::task::JoinError>) {
     }
 }
 
-/// Commits one tenant's batch and answers each system's worker.
+/// Commits one tenant's batch and replies to each system's worker.
 async fn commit_batch(store: Store, tenant_path: String, batch: Vec<PendingWrite>) {
     let started = std::time::Instant::now();
     let num_systems = batch.len();

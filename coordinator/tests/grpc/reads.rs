@@ -342,10 +342,11 @@ async fn started_scan_is_watched_to_its_end() {
     server.stop().await;
 }
 
-/// A scan row left `running` by a server that exited is closed by `CancelScan` on another
-/// server, with its pending scopes and an audit row; a second cancel is refused.
+/// A scan left `running` by a server that exited is closed by `CancelScan` on another
+/// server. Its pending scopes close too, and an audit row is written. A second cancel
+/// fails.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cancel_closes_scan_left_running_by_a_dead_server() {
+async fn cancel_closes_orphaned_scan() {
     let server = Server::start().await;
     let token = server.token("acme", "write").await;
     let mut tx = server.db.store.begin(&context("acme")).await.unwrap();
