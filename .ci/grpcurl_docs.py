@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Run every grpcurl command in docs/grpc.md against a local server through gRPC reflection.
 
-grpcurl itself is not installed where CI runs, so this script runs its commands instead. It reads the
-fenced code blocks of docs/grpc.md that contain `grpcurl` lines, parses each command's flags,
-resolves services and methods only through the server's reflection service (no .proto files),
-converts the `-d` JSON into request messages with unknown fields rejected, and calls each method
+grpcurl itself is not installed where CI runs, so this script runs its commands instead. It reads
+the fenced code blocks of docs/grpc.md that contain `grpcurl` lines and parses each command's flags.
+It resolves services and methods only through the server's reflection service (no .proto files).
+It converts the `-d` JSON into request messages, rejecting unknown fields, and calls each method
 with the command's headers. Commands run in the order the docs list them, and `<...>` placeholders
 are filled from earlier responses through the PLACEHOLDERS table below.
 
@@ -223,6 +223,9 @@ def read_commands(docs: Path, variables: dict) -> list[Command]:
                 if end is None:
                     raise DocError(f"line {line}: here-document {delimiter} is not closed")
                 heredoc, index = "\n".join(body[index:end]), end + 1
+                if not marker.group(1):
+                    # The shell expands variables in a here-document whose delimiter is unquoted.
+                    heredoc = expand(heredoc, variables, line)
             commands.append(parse_command(line, text, split_words(text, variables, line), heredoc))
     return commands
 
@@ -432,7 +435,9 @@ def call_method(command: Command, reflection: Reflection, channel, metadata, res
             raise CommandFailed(f"request does not match {method.input_type.full_name}: {detail}") from None
 
     path = f"/{service_name}/{method_name}"
-    kind = ("stream" if method.client_streaming else "unary") + "_" + ("stream" if method.server_streaming else "unary")
+    request_kind = "stream" if method.client_streaming else "unary"
+    response_kind = "stream" if method.server_streaming else "unary"
+    kind = f"{request_kind}_{response_kind}"  # the grpc.Channel factory, such as unary_stream
     stub = getattr(channel, kind)(path, request_serializer=lambda m: m.SerializeToString(),
                                   response_deserializer=response_class.FromString)
     argument = iter(requests) if method.client_streaming else requests[0]
@@ -452,7 +457,7 @@ def call_method(command: Command, reflection: Reflection, channel, metadata, res
 
 
 def run_command(command: Command, options, responses: dict) -> tuple[str, bool]:
-    """Run one command against the target address; return its result line and whether it passed."""
+    """Run one command against the target address, and return its result line and whether it passed."""
     name = command.symbol if command.verb == "call" else f"{command.verb} {command.symbol or ''}".strip()
     prefix = f"line {command.line}: {name}:"
     if not command.plaintext:
@@ -470,6 +475,11 @@ def run_command(command: Command, options, responses: dict) -> tuple[str, bool]:
                 if not found:
                     return f"{prefix} FAILED: the list is empty", False
                 return f"{prefix} OK ({', '.join(found)})", True
+            if command.verb == "describe" and not command.symbol:
+                services = reflection.list_services()
+                for service in services:
+                    reflection.load_symbol(service)
+                return f"{prefix} OK ({len(services)} services)", True
             if command.verb == "describe":
                 pool = reflection.load_symbol(command.symbol)
                 return f"{prefix} OK ({describe(pool, command.symbol)})", True
@@ -487,7 +497,7 @@ def run_command(command: Command, options, responses: dict) -> tuple[str, bool]:
 
 
 def describe(pool, symbol: str) -> str:
-    """Return what kind of element a symbol names, as grpcurl's describe would show it."""
+    """Return which kind of element a symbol names: service, message, enum or method."""
     for finder, kind in ((pool.FindServiceByName, "service"), (pool.FindMessageTypeByName, "message"),
                          (pool.FindEnumTypeByName, "enum"), (pool.FindMethodByName, "method")):
         try:
@@ -506,7 +516,8 @@ def main() -> int:
                         help="gRPC address to call, 127.0.0.1:PORT (default: $SECRUNA_GRPC_ADDR)")
     parser.add_argument("--token", default=os.environ.get("SECRUNA_TOKEN"),
                         help="a write token for the docs' $SECRUNA_TOKEN (default: $SECRUNA_TOKEN)")
-    parser.add_argument("--docs", type=Path, default=Path(__file__).resolve().parent.parent / "docs" / "grpc.md")
+    parser.add_argument("--docs", type=Path, default=Path(__file__).resolve().parent.parent / "docs" / "grpc.md",
+                        help="Markdown file whose grpcurl commands to run (default: docs/grpc.md)")
     parser.add_argument("--scan-target", default="loan-screening",
                         help="folder under the server's --scan-root for <folder> (default: loan-screening)")
     parser.add_argument("--timeout", type=float, default=120.0, help="deadline of each call, in seconds")
