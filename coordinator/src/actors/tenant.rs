@@ -78,6 +78,9 @@ struct ActiveScan {
     reports: Vec<Option<ConnectorReport>>,
     /// Set once a cancel request arrived.
     cancel: Option<Cancellation>,
+    /// Counters of the code walk, when the scan has code targets; their final values go
+    /// into the summary.
+    code_progress: Option<std::sync::Arc<agents::ScanProgress>>,
 }
 
 /// Cancel requests of one scan.
@@ -218,6 +221,7 @@ async fn start_scan(
             frameworks: recorded.frameworks,
             reports: recorded.connectors.iter().map(|_| None).collect(),
             cancel: None,
+            code_progress: (!request.targets.is_empty()).then(|| request.progress.clone()),
         },
     );
     info!(tenant.path = %state.ctx.path().as_str(), scan.id = %scan_id, num_connectors = recorded.connectors.len(), "scan started");
@@ -344,13 +348,23 @@ async fn finish_scan(state: &mut TenantState, scan_id: Uuid) {
             }))
         })
         .collect();
-    let summary = json!({
+    let mut summary = json!({
         "scopes": scopes,
         "not_covered": not_covered,
         "num_systems": system_ids.len(),
         "system_ids": system_ids,
         "frameworks": scan.frameworks,
     });
+    if let (Some(progress), Some(fields)) = (&scan.code_progress, summary.as_object_mut()) {
+        let files_seen = progress
+            .files_seen
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let files_scanned = progress
+            .files_scanned
+            .load(std::sync::atomic::Ordering::Relaxed);
+        fields.insert("files_seen".to_owned(), json!(files_seen));
+        fields.insert("files_scanned".to_owned(), json!(files_scanned));
+    }
     let (cancelled_by, reply_txs) = match scan.cancel {
         Some(cancellation) => (cancellation.actor, cancellation.reply_txs),
         None => (None, Vec::new()),

@@ -229,8 +229,19 @@ async fn progress_event(
     if finished {
         event.scopes = scope_coverage(state, tenant, scan_id).await?;
         event.num_findings = event.scopes.iter().map(|scope| scope.num_findings).sum();
+        event.files_seen = summary_count(&row.summary, "files_seen");
+        event.files_scanned = summary_count(&row.summary, "files_scanned");
     }
     Ok(event)
+}
+
+/// Returns a count stored in a finished scan's summary; 0 when absent, as for scans with
+/// no code targets.
+fn summary_count(summary: &serde_json::Value, field: &str) -> u64 {
+    summary
+        .get(field)
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0)
 }
 
 /// Reads the coverage of every scope of a finished scan.

@@ -323,6 +323,8 @@ async fn started_scan_is_watched_to_its_end() {
     assert_eq!(last.scopes.len(), 1);
     assert_eq!(last.scopes[0].status, "covered");
     assert_eq!(last.scopes[0].num_findings, 1);
+    assert_eq!(last.files_seen, 1);
+    assert_eq!(last.files_scanned, 1);
     assert_eq!(scan.status, "completed");
     assert_eq!(scan.source, "code");
     assert!(!scan.finished_at.is_empty());
