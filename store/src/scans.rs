@@ -258,23 +258,30 @@ pub async fn cancel_pending_scopes(
     Ok(result.rows_affected())
 }
 
+/// Source of the scan row that records one `Ingest.StreamFindings` stream. Such a scan ends
+/// when its stream ends, and a restart of its server marks it failed, so it is never
+/// cancelled.
+pub const INGEST_SOURCE: &str = "ingest";
+
 /// Error and summary of a scan closed by [`cancel_orphan`].
 pub const ORPHAN_CANCEL_REASON: &str = "scan cancelled; no running server was crawling it";
 
 /// Closes a scan that no coordinator runs (its server exited mid-scan) as `cancelled`,
 /// and marks its pending scopes cancelled. Returns `false`, changing nothing, when the
-/// scan is not running any more; of two calls that race, one closes it.
+/// scan is not running any more or records an ingest stream. Of two calls that race, one
+/// closes it.
 #[instrument(skip_all, name = "store.scans.cancel_orphan", fields(tenant.path = %tx.tenant(), scan.id = %id))]
 pub async fn cancel_orphan(tx: &mut TenantTx, id: Uuid) -> Result<bool, Error> {
     let reason = ORPHAN_CANCEL_REASON;
     let summary = serde_json::json!({ "cancelled": reason });
     let closed = sqlx::query(
         "UPDATE scans SET status = 'cancelled', summary = $2, error = $3, finished_at = now() \
-         WHERE id = $1 AND status = 'running'",
+         WHERE id = $1 AND status = 'running' AND source <> $4",
     )
     .bind(id)
     .bind(summary)
     .bind(reason)
+    .bind(INGEST_SOURCE)
     .execute(tx.conn())
     .await?
     .rows_affected()

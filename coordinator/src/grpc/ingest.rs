@@ -15,7 +15,7 @@ use proto::v1::ingest_server::Ingest;
 use proto::v1::{BatchAck, FindingBatch, FindingError, IngestFinding};
 use proto::{Finding, MAX_FINDING_BYTES, MAX_FINDINGS_PER_BATCH, WireFindingError};
 use serde_json::json;
-use store::scans::NewScan;
+use store::scans::{INGEST_SOURCE, NewScan};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
@@ -44,9 +44,6 @@ const FIELD_LIMITS: [(&str, usize); 6] = [
 
 /// Framework a tenant without a subscription is subscribed to by its first ingest stream.
 const DEFAULT_FRAMEWORK: &str = "eu-ai-act";
-
-/// Finding source stored on the scan row of an ingest stream.
-const INGEST_SOURCE: &str = "ingest";
 
 /// The `Ingest` service.
 pub(crate) struct IngestService {

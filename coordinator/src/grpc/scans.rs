@@ -149,10 +149,19 @@ impl Scans for ScansService {
                 row.status
             )));
         }
+        if row.source == store::scans::INGEST_SOURCE {
+            return Err(Status::failed_precondition(format!(
+                "scan {scan_id} records an Ingest.StreamFindings stream: it ends when the \
+                 stream closes, so close the stream instead"
+            )));
+        }
+        // A parent tenant may cancel a subsidiary's scan, which the subsidiary's tenant
+        // actor runs.
+        let scan_tenant = owning_tenant(&self.state.store, &principal.tenant, scan_id).await?;
         let cancelled = self
             .state
             .coordinator
-            .cancel_scan_audited(&principal.tenant, scan_id, &principal.actor())
+            .cancel_scan_audited(&scan_tenant, scan_id, &principal.actor())
             .await
             .map_err(|error| Status::unavailable(error.to_string()))?;
         if !cancelled {
@@ -283,6 +292,24 @@ async fn read_scan(
         .map_err(store_status)?;
     tx.commit().await.map_err(store_status)?;
     Ok(row)
+}
+
+/// Returns the context of the tenant that owns a scan visible to `tenant`: the tenant
+/// itself or one of its subsidiaries.
+async fn owning_tenant(
+    store: &store::Store,
+    tenant: &TenantContext,
+    scan_id: Uuid,
+) -> Result<TenantContext, Status> {
+    let mut tx = store.begin_read_only(tenant).await.map_err(store_status)?;
+    let path = store::scans::tenant_path(&mut tx, scan_id)
+        .await
+        .map_err(store_status)?
+        .ok_or_else(|| Status::not_found(format!("scan {scan_id} not found")))?;
+    tx.commit().await.map_err(store_status)?;
+    let path = store::TenantPath::from_ltree(&path)
+        .map_err(|error| Status::internal(format!("stored tenant path is invalid: {error}")))?;
+    Ok(TenantContext::new(path))
 }
 
 /// Closes a scan that no coordinator of this process runs, because the server that ran it

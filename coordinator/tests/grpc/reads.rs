@@ -402,6 +402,57 @@ async fn cancel_closes_orphaned_scan() {
     server.stop().await;
 }
 
+/// The scan row of an open ingest stream is not closed by `CancelScan`: the stream goes on
+/// and closes the row itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cancel_of_ingest_stream_scan_fails() {
+    let server = Server::start().await;
+    let token = server.token("acme", "write").await;
+    let mut ingest = ingest_client(&server, &token).await;
+    let (batch_tx, batch_rx) = tokio::sync::mpsc::channel(4);
+    batch_tx
+        .send(batch(1, vec![finding("repo-a", ".", "openai")]))
+        .await
+        .unwrap();
+    let mut acks = ingest
+        .stream_findings(tokio_stream::wrappers::ReceiverStream::new(batch_rx))
+        .await
+        .unwrap()
+        .into_inner();
+    acks.message().await.unwrap().unwrap();
+    let scan_ids = server
+        .query_strings("SELECT id::text FROM scans WHERE source = 'ingest'")
+        .await;
+    let mut scans = scans_client(&server, &token).await;
+
+    let refused = scans
+        .cancel_scan(v1::CancelScanRequest {
+            scan_id: scan_ids[0].clone(),
+        })
+        .await
+        .unwrap_err();
+    batch_tx
+        .send(batch(2, vec![finding("repo-b", ".", "anthropic")]))
+        .await
+        .unwrap();
+    let second = acks.message().await.unwrap().unwrap();
+    drop(batch_tx);
+    while acks.message().await.unwrap().is_some() {}
+
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert!(
+        refused.message().contains("Ingest.StreamFindings"),
+        "{}",
+        refused.message()
+    );
+    assert_eq!(second.num_accepted, 1);
+    let statuses = server
+        .query_strings("SELECT status FROM scans WHERE source = 'ingest'")
+        .await;
+    assert_eq!(statuses, ["completed"]);
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_scan_without_scan_root_is_failed_precondition() {
     let server = Server::start().await;

@@ -242,6 +242,12 @@ pub(crate) async fn cancel(
         .await?
         .ok_or_else(|| not_found(id))?;
     ensure_running(&row)?;
+    if row.source == store::scans::INGEST_SOURCE {
+        return Err(ApiError::Conflict(format!(
+            "scan `{id}` records an Ingest.StreamFindings stream: it ends when the stream \
+             closes, so close the stream instead"
+        )));
+    }
     let scan_tenant = scan_context(tx.tx(), id).await?;
 
     let cancelled = state

@@ -278,6 +278,34 @@ async fn cancel_closes_scan_no_server_runs() {
 }
 
 #[tokio::test]
+async fn cancel_of_ingest_scan_conflicts() {
+    let app = TestApp::new().await;
+    let token = app.token("acme", "write").await;
+    let ctx = TenantContext::new(TenantPath::from_slug_path("acme").unwrap());
+    let mut tx = app.db.store.begin(&ctx).await.unwrap();
+    let scan = store::scans::NewScan {
+        source: store::scans::INGEST_SOURCE.to_owned(),
+        target: "Ingest.StreamFindings".to_owned(),
+        requested_by: "test".to_owned(),
+    };
+    let scan = store::scans::create(&mut tx, scan).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let response = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/scans/{}/cancel", scan.id),
+            Some(&token),
+            None,
+        )
+        .await;
+
+    assert_eq!(response.status, StatusCode::CONFLICT, "{}", response.text());
+    let detail = response.json()["detail"].as_str().unwrap().to_owned();
+    assert!(detail.contains("Ingest.StreamFindings"), "{detail}");
+}
+
+#[tokio::test]
 async fn cancel_of_finished_scan_conflicts() {
     let app = TestApp::new().await;
     let token = app.token("acme", "admin").await;
