@@ -149,6 +149,18 @@ pub enum Error {
     Embedded(#[from] EmbeddedError),
 }
 
+impl Error {
+    /// Returns whether Postgres ended the transaction because of a conflict with another
+    /// one (a deadlock, SQLSTATE 40P01, or a serialization failure, 40001). Running the
+    /// same transaction again may then succeed.
+    pub fn is_transaction_conflict(&self) -> bool {
+        let Error::Database(sqlx::Error::Database(error)) = self else {
+            return false;
+        };
+        matches!(error.code().as_deref(), Some("40P01" | "40001"))
+    }
+}
+
 /// Errors of the embedded Postgres cluster.
 #[derive(Debug, thiserror::Error)]
 pub enum EmbeddedError {

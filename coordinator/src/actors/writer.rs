@@ -239,7 +239,7 @@ async fn commit_batch(store: Store, tenant_path: String, batch: Vec<PendingWrite
     let num_systems = batch.len();
     debug!(tenant.path = %tenant_path, batch.size = num_systems, "writer committing batch");
     let writes: Vec<&SystemWrite> = batch.iter().map(|(write, _)| write.as_ref()).collect();
-    match write_systems(&store, &writes).await {
+    match write_with_retries(&store, &writes).await {
         Ok(ids) => {
             crate::metrics::writer_batch(num_systems, started.elapsed());
             for ((_, reply), id) in batch.into_iter().zip(ids) {
@@ -249,12 +249,37 @@ async fn commit_batch(store: Store, tenant_path: String, batch: Vec<PendingWrite
         Err(error) => {
             warn!(tenant.path = %tenant_path, %error, "batch failed; writing systems one by one");
             for (write, reply) in batch {
-                let result = write_systems(&store, &[write.as_ref()]).await;
+                let result = write_with_retries(&store, &[write.as_ref()]).await;
                 let _ = reply.send(result.map(|ids| ids[0]).map_err(|error| error.to_string()));
             }
         }
     }
 }
+
+/// Runs [`write_systems`] again, up to [`CONFLICT_ATTEMPTS`] times in all, while Postgres
+/// ends it for a conflict with another transaction. Batches commit side by side, and two
+/// of them may lock the same finding rows in opposite orders when a finding moves between
+/// systems.
+async fn write_with_retries(
+    store: &Store,
+    writes: &[&SystemWrite],
+) -> Result<Vec<Uuid>, store::Error> {
+    let mut attempt = 1;
+    loop {
+        match write_systems(store, writes).await {
+            Err(error) if error.is_transaction_conflict() && attempt < CONFLICT_ATTEMPTS => {
+                let delay = Duration::from_millis(10 << attempt);
+                debug!(%error, attempt, retry.delay_ms = delay.as_millis() as u64, "writer transaction conflicted; retrying");
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Attempts of one writer transaction that conflicts with another.
+const CONFLICT_ATTEMPTS: u32 = 5;
 
 /// Writes systems of one tenant in one transaction and returns their ids in order.
 async fn write_systems(store: &Store, writes: &[&SystemWrite]) -> Result<Vec<Uuid>, store::Error> {

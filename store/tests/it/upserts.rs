@@ -353,3 +353,39 @@ async fn write_without_tenant_row_fails() {
         "{error}"
     );
 }
+
+/// Two transactions that upsert the same findings in opposite orders deadlock; the one
+/// Postgres ends reports a transaction conflict, which the writer runs again.
+#[tokio::test]
+async fn crossed_upserts_report_transaction_conflict() {
+    let db = TestDb::new().await;
+    let (scan_id, system_id) = seed_tenant(&db.store, "acme").await;
+    let mut first = db.store.begin(&context("acme")).await.unwrap();
+    let mut second = db.store.begin(&context("acme")).await.unwrap();
+    store::findings::upsert_batch(&mut first, &[finding(system_id, "a", scan_id)])
+        .await
+        .unwrap();
+    store::findings::upsert_batch(&mut second, &[finding(system_id, "b", scan_id)])
+        .await
+        .unwrap();
+
+    let finding_a = [finding(system_id, "a", scan_id)];
+    let finding_b = [finding(system_id, "b", scan_id)];
+    let (first_result, second_result) = tokio::join!(
+        store::findings::upsert_batch(&mut first, &finding_b),
+        store::findings::upsert_batch(&mut second, &finding_a),
+    );
+
+    let errors: Vec<Error> = [first_result, second_result]
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].is_transaction_conflict(), "{}", errors[0]);
+    assert!(
+        !Error::InvalidValue {
+            constraint: "x".to_owned()
+        }
+        .is_transaction_conflict()
+    );
+}
