@@ -131,6 +131,7 @@ pub struct Coordinator {
     root: ActorRef<CoordinatorMsg>,
     join: JoinHandle<()>,
     sources: SourceRegistry,
+    ingest_locks: crate::actors::ingest::SystemLocks,
 }
 
 impl Coordinator {
@@ -146,6 +147,7 @@ impl Coordinator {
             root,
             join,
             sources,
+            ingest_locks: crate::actors::ingest::SystemLocks::default(),
         })
     }
 
@@ -232,7 +234,15 @@ impl Coordinator {
         scan_id: uuid::Uuid,
         findings: Vec<Finding>,
     ) -> Result<Vec<crate::IngestResult>, ScanError> {
-        crate::actors::ingest::ingest(&self.root, store, tenant, scan_id, findings).await
+        crate::actors::ingest::ingest(
+            &self.root,
+            &self.ingest_locks,
+            store,
+            tenant,
+            scan_id,
+            findings,
+        )
+        .await
     }
 
     /// Stops the tree and waits until every actor has exited.

@@ -259,8 +259,10 @@ pub struct SystemFindingRow {
 }
 
 /// Lists the open findings of the systems with the given `(source, external id)` keys, in
-/// one statement. Only systems of the transaction's own tenant count, not those of its
-/// subtree; a key without a stored system yields nothing.
+/// one statement, without their evidence snippets (`evidence` is `None`): the caller
+/// classifies them, and snippets would make the rows many times larger. Only systems of
+/// the transaction's own tenant count, not those of its subtree. A key without a stored
+/// system yields nothing.
 #[instrument(skip_all, name = "store.findings.list_open_for_system_keys", fields(tenant.path = %tx.tenant(), systems.requested = keys.len()))]
 pub async fn list_open_for_system_keys(
     tx: &mut TenantTx,
@@ -272,7 +274,8 @@ pub async fn list_open_for_system_keys(
     let rows = sqlx::query_as(
         "SELECT s.source AS system_source, s.external_id AS system_external_id, f.id, \
              f.system_id, f.source, f.scope, f.external_id, f.kind, f.subject, f.path, f.line, \
-             f.confidence, f.project_root, f.attributes, f.evidence, f.status, f.resolved_at \
+             f.confidence, f.project_root, f.attributes, NULL::text AS evidence, f.status, \
+             f.resolved_at \
          FROM UNNEST($2::text[], $3::text[]) AS k (source, external_id) \
          JOIN ai_systems s ON s.tenant_path = $1::ltree AND s.source = k.source \
              AND s.external_id = k.external_id \

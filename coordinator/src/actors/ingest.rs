@@ -10,11 +10,13 @@
 //! findings too. The stored findings of all the batch's systems are read in one statement,
 //! and only the batch's own findings are written back. The writer upserts on
 //! `(tenant, source, external_id)` and skips unchanged rows, so a replayed batch writes
-//! nothing.
+//! nothing. A batch holds a lock on each of its systems from that read until the systems
+//! are written, so streams that send findings of one system take turns, and each
+//! classification covers the findings the other stream stored.
 //!
-//! NOTE: two streams that send findings of one system at the same time each merge with the
-//! stored findings they read, so the system's classification may miss the other stream's
-//! findings until its next batch. The findings themselves are all stored.
+//! NOTE: the locks live in one server process. Two servers that ingest findings of one
+//! system at the same time may each classify it without the other's newest findings,
+//! until its next batch.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -51,6 +53,7 @@ struct Group {
 /// failed. Fails as a whole only when the pool is gone or the stored state cannot be read.
 pub(crate) async fn ingest(
     root: &ActorRef<CoordinatorMsg>,
+    locks: &SystemLocks,
     store: &Store,
     ctx: &TenantContext,
     scan_id: Uuid,
@@ -58,6 +61,19 @@ pub(crate) async fn ingest(
 ) -> Result<Vec<IngestResult>, ScanError> {
     let pool = classifier_pool(root)?;
     let groups = group(&findings);
+    let lock_keys = groups
+        .iter()
+        .map(|group| {
+            let root = system_root(&group.scope, &group.project_root);
+            format!(
+                "{}\n{}\n{}",
+                ctx.path().as_str(),
+                group.source,
+                system_external_id(&group.scope, &root)
+            )
+        })
+        .collect();
+    let _held = locks.lock_all(lock_keys).await;
     let (frameworks, mut stored) = read_stored(store, ctx, &groups)
         .await
         .map_err(|error| ScanError::Aborted(format!("reading stored findings failed: {error}")))?;
@@ -92,6 +108,37 @@ pub(crate) async fn ingest(
         }
     }
     Ok(results)
+}
+
+/// Locks of the systems that ingest batches are reading and writing, by tenant, source and
+/// system external id.
+#[derive(Default)]
+pub(crate) struct SystemLocks {
+    locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl SystemLocks {
+    /// Takes the lock of every key, in sorted order, so that two batches never wait on
+    /// each other.
+    async fn lock_all(&self, mut keys: Vec<String>) -> Vec<tokio::sync::OwnedMutexGuard<()>> {
+        keys.sort_unstable();
+        keys.dedup();
+        let mut guards = Vec::with_capacity(keys.len());
+        for key in keys {
+            guards.push(self.entry(key).lock_owned().await);
+        }
+        guards
+    }
+
+    /// Returns the lock of `key`, and drops the locks nobody holds or waits for.
+    fn entry(&self, key: String) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self
+            .locks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+        locks.entry(key).or_default().clone()
+    }
 }
 
 /// Finds the classifier pool among the root's children. The root starts the pool in

@@ -398,3 +398,41 @@ async fn oversized_batch_ends_stream_with_error() {
     assert_eq!(server.count("SELECT count(*) FROM findings").await, 0);
     server.stop().await;
 }
+
+/// Streams that send findings of one system at the same time take turns, so the system's
+/// stored classification covers every stream's findings, as one batch with all of them
+/// gives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_streams_classify_shared_system_from_all_findings() {
+    let server = Server::start().await;
+    let acme = server.token("acme", "write").await;
+    let reference = server.token("reference", "write").await;
+    let stream_findings = |stream: usize| -> Vec<v1::Finding> {
+        (0..20)
+            .map(|index| finding("shared", ".", &format!("lib-{stream}-{index}")))
+            .collect()
+    };
+
+    let mut streams = Vec::new();
+    for stream in 0..6 {
+        let mut client = ingest_client(&server, &acme).await;
+        let findings = stream_findings(stream);
+        streams.push(tokio::spawn(async move {
+            send_all(&mut client, vec![batch(1, findings)]).await
+        }));
+    }
+    for stream in streams {
+        let acks = stream.await.unwrap();
+        assert_eq!(acks[0].num_accepted, 20);
+    }
+    let mut client = ingest_client(&server, &reference).await;
+    let all: Vec<v1::Finding> = (0..6).flat_map(stream_findings).collect();
+    send_all(&mut client, vec![batch(1, all)]).await;
+
+    let reasons = server
+        .query_strings("SELECT reasons::text FROM ai_systems ORDER BY tenant_path")
+        .await;
+    assert_eq!(reasons.len(), 2);
+    assert_eq!(reasons[0], reasons[1]);
+    assert_eq!(server.count("SELECT count(*) FROM findings").await, 240);
+}
