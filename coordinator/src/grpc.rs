@@ -98,6 +98,8 @@ pub struct GrpcState {
     pub config: GrpcConfig,
     /// Scans started through this server, for `WatchScan` progress.
     watches: Arc<scans::Watches>,
+    /// Permits of the evidence packs being built, see [`compliance::MAX_PACK_BUILDS`].
+    pack_builds: Arc<tokio::sync::Semaphore>,
 }
 
 impl GrpcState {
@@ -114,6 +116,7 @@ impl GrpcState {
             rule_book,
             config,
             watches: Arc::new(scans::Watches::default()),
+            pack_builds: Arc::new(tokio::sync::Semaphore::new(compliance::MAX_PACK_BUILDS)),
         }
     }
 }

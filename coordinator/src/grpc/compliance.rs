@@ -19,6 +19,10 @@ use crate::evidence::{self, EvidenceError};
 /// Bytes per chunk of an exported pack.
 const CHUNK_BYTES: usize = 64 * 1024;
 
+/// Evidence packs one server builds and sends at once. A pack is built in memory, so this
+/// bounds the memory that exports take; a further export gets `RESOURCE_EXHAUSTED`.
+pub(crate) const MAX_PACK_BUILDS: usize = 2;
+
 /// The `Compliance` service.
 pub(crate) struct ComplianceService {
     state: GrpcState,
@@ -116,29 +120,62 @@ impl Compliance for ComplianceService {
             ));
         }
         self.frameworks(&principal.tenant, &framework).await?;
+        let permit = self
+            .state
+            .pack_builds
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| {
+                Status::resource_exhausted(format!(
+                    "this server is already building {MAX_PACK_BUILDS} evidence packs; \
+                     retry in a minute"
+                ))
+            })?;
 
-        let actor = principal.actor();
-        let data = evidence::collect(
-            &self.state.store,
-            &principal.tenant,
-            &self.state.rule_book,
-            &framework,
-            &actor,
-        )
-        .await
-        .map_err(evidence_status)?;
-        let pack = tokio::task::spawn_blocking(move || evidence::build(&data))
-            .await
-            .map_err(|error| {
-                Status::internal(format!("building the evidence pack failed: {error}"))
-            })?
-            .map_err(evidence_status)?;
-        record_export(&self.state, &principal, &framework, &pack.sha256).await?;
-
+        // The pack is built after the response starts, so the per-call deadline, which
+        // ends at the first response, does not cut a large pack short.
         let (chunk_tx, chunk_rx) = mpsc::channel(4);
-        tokio::spawn(send_chunks(pack, chunk_tx));
+        let state = self.state.clone();
+        tokio::spawn(async move {
+            match build_pack(&state, &principal, &framework, &chunk_tx).await {
+                Ok(Some(pack)) => send_chunks(pack, chunk_tx).await,
+                Ok(None) => {}
+                Err(status) => {
+                    let _ = chunk_tx.send(Err(status)).await;
+                }
+            }
+            drop(permit);
+        });
         Ok(Response::new(ReceiverStream::new(chunk_rx)))
     }
+}
+
+/// Collects and builds the pack and audits the export. Returns `None` when the client
+/// went away before the build, which then does not start.
+async fn build_pack(
+    state: &GrpcState,
+    principal: &Principal,
+    framework: &str,
+    chunk_tx: &mpsc::Sender<Result<EvidencePackChunk, Status>>,
+) -> Result<Option<evidence::EvidencePack>, Status> {
+    let data = evidence::collect(
+        &state.store,
+        &principal.tenant,
+        &state.rule_book,
+        framework,
+        &principal.actor(),
+    )
+    .await
+    .map_err(evidence_status)?;
+    if chunk_tx.is_closed() {
+        return Ok(None);
+    }
+    let pack = tokio::task::spawn_blocking(move || evidence::build(&data))
+        .await
+        .map_err(|error| Status::internal(format!("building the evidence pack failed: {error}")))?
+        .map_err(evidence_status)?;
+    record_export(state, principal, framework, &pack.sha256).await?;
+    Ok(Some(pack))
 }
 
 /// Appends an `evidence_pack.export` audit row naming the pack's hash.
