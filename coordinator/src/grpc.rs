@@ -47,6 +47,10 @@ pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:50051";
 /// Default per-call deadline until a response starts.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Default interval at which an open ingest stream checks its bearer token again, so a
+/// token revoked or expired during a long stream stops writing.
+pub const DEFAULT_TOKEN_RECHECK: Duration = Duration::from_secs(10);
+
 /// Default sustained calls per second allowed per tenant.
 pub const DEFAULT_RATE_PER_SECOND: u32 = 50;
 
@@ -72,6 +76,8 @@ pub struct GrpcConfig {
     pub rate_burst: NonZeroU32,
     /// Folder under which `StartScan` may scan; `StartScan` is off without it.
     pub scan_root: Option<PathBuf>,
+    /// Interval at which an open ingest stream checks its bearer token again.
+    pub token_recheck: Duration,
 }
 
 impl Default for GrpcConfig {
@@ -81,6 +87,7 @@ impl Default for GrpcConfig {
             rate_per_second: NonZeroU32::new(DEFAULT_RATE_PER_SECOND).expect("non-zero"),
             rate_burst: NonZeroU32::new(DEFAULT_RATE_BURST).expect("non-zero"),
             scan_root: None,
+            token_recheck: DEFAULT_TOKEN_RECHECK,
         }
     }
 }

@@ -123,7 +123,7 @@ impl Authenticator {
 }
 
 /// Reads the token from `authorization: Bearer <token>`.
-fn bearer_token(headers: &http::HeaderMap) -> Result<&str, Status> {
+pub(crate) fn bearer_token(headers: &http::HeaderMap) -> Result<&str, Status> {
     let value = headers.get(http::header::AUTHORIZATION).ok_or_else(|| {
         Status::unauthenticated(
             "metadata `authorization` is missing: send `authorization: Bearer <token>`",

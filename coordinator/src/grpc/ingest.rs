@@ -9,6 +9,7 @@
 //! reading them stops the stream too.
 
 use std::collections::HashSet;
+use std::time::Instant;
 
 use prost::Message;
 use proto::v1::ingest_server::Ingest;
@@ -68,11 +69,15 @@ impl Ingest for IngestService {
     ) -> Result<Response<Self::StreamFindingsStream>, Status> {
         let principal = Principal::of(&request)?;
         principal.require(Access::Write)?;
+        let headers = request.metadata().clone().into_headers();
+        let bearer = super::auth::bearer_token(&headers)?.to_owned();
         let inbound = request.into_inner();
         let (ack_tx, ack_rx) = mpsc::channel(ACK_BUFFER);
         let stream = IngestStream {
             state: self.state.clone(),
             principal,
+            bearer,
+            token_checked: Instant::now(),
             scan_id: None,
             last_sequence: None,
             num_batches: 0,
@@ -88,6 +93,12 @@ impl Ingest for IngestService {
 struct IngestStream {
     state: GrpcState,
     principal: Principal,
+    /// The stream's bearer token, checked again every [`GrpcConfig::token_recheck`].
+    ///
+    /// [`GrpcConfig::token_recheck`]: super::GrpcConfig::token_recheck
+    bearer: String,
+    /// When the token was last found valid.
+    token_checked: Instant,
     /// Scan row that records this stream, created with the first batch.
     scan_id: Option<Uuid>,
     /// Sequence of the last acknowledged batch.
@@ -140,6 +151,7 @@ impl IngestStream {
     /// Validates, stores and acknowledges one batch. An error ends the stream; the client
     /// resends every batch after the last acknowledged one.
     async fn handle_batch(&mut self, batch: FindingBatch) -> Result<BatchAck, Status> {
+        self.recheck_token().await?;
         let sequence = batch.sequence;
         if let Some(batch_error) = self.batch_error(&batch) {
             self.num_rejected += batch.findings.len() as u64;
@@ -184,6 +196,31 @@ impl IngestStream {
             num_accepted,
             batch_error: String::new(),
         })
+    }
+
+    /// Ends the stream with `UNAUTHENTICATED` once its token has been revoked or has
+    /// expired; checks at most once per [`super::GrpcConfig::token_recheck`].
+    async fn recheck_token(&mut self) -> Result<(), Status> {
+        if self.token_checked.elapsed() < self.state.config.token_recheck {
+            return Ok(());
+        }
+        let found = self
+            .state
+            .store
+            .authenticate_bearer(&self.bearer)
+            .await
+            .map_err(|error| {
+                warn!(%error, "checking the token of an ingest stream failed");
+                Status::unavailable("the database is unavailable; resend this batch later")
+            })?;
+        if found.is_none() {
+            return Err(Status::unauthenticated(
+                "the bearer token was revoked or expired during the stream; open a new stream \
+                 with a valid token and resend the unacknowledged batches",
+            ));
+        }
+        self.token_checked = Instant::now();
+        Ok(())
     }
 
     /// Returns why a batch is rejected as a whole, if it is.

@@ -2,6 +2,7 @@
 //! reflection services.
 
 use std::num::NonZeroU32;
+use std::time::Duration;
 
 use proto::v1;
 use tonic::Code;
@@ -232,5 +233,42 @@ async fn health_and_reflection_answer_without_a_token() {
         names.contains(&"secruna.v1.Compliance".to_owned()),
         "{names:?}"
     );
+    server.stop().await;
+}
+
+/// An open stream whose token is revoked stores nothing more: the next batch ends the
+/// stream with `UNAUTHENTICATED`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn revoked_token_ends_open_stream() {
+    let mut options = Options::default();
+    options.grpc.token_recheck = Duration::ZERO;
+    let server = Server::start_with(options).await;
+    let (token, token_id) = server.token_with_id("acme", "write", None).await;
+    let mut client = ingest_client(&server, &token).await;
+    let (batch_tx, batch_rx) = tokio::sync::mpsc::channel(4);
+    batch_tx
+        .send(batch(1, vec![finding("repo-a", ".", "openai")]))
+        .await
+        .unwrap();
+    let mut acks = client
+        .stream_findings(tokio_stream::wrappers::ReceiverStream::new(batch_rx))
+        .await
+        .unwrap()
+        .into_inner();
+    let first = acks.message().await.unwrap().unwrap();
+    let mut tx = server.db.store.begin(&context("acme")).await.unwrap();
+    store::api_tokens::revoke(&mut tx, token_id).await.unwrap();
+    tx.commit().await.unwrap();
+
+    batch_tx
+        .send(batch(2, vec![finding("repo-b", ".", "anthropic")]))
+        .await
+        .unwrap();
+    let ended = acks.message().await.unwrap_err();
+
+    assert_eq!(first.num_accepted, 1);
+    assert_eq!(ended.code(), Code::Unauthenticated);
+    assert!(ended.message().contains("revoked"), "{}", ended.message());
+    assert_eq!(server.count("SELECT count(*) FROM findings").await, 1);
     server.stop().await;
 }
