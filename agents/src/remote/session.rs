@@ -199,15 +199,33 @@ fn send(
     sent.map_err(|_| "the request stream closed".to_owned())
 }
 
-/// Classifies a status that ended the stream.
-fn status_end(status: Status) -> End {
+/// Classifies a status that ended the stream. A response that is not gRPC at all, before
+/// the upload's first acknowledgement, is fatal too: the address names another HTTP server
+/// (such as the REST port), and no retry can fix that.
+fn status_end(status: Status, state: &State) -> End {
     match status.code() {
         Code::Unauthenticated
         | Code::PermissionDenied
         | Code::InvalidArgument
         | Code::Unimplemented => End::Fatal(status),
+        Code::Internal if state.report.batches == 0 && not_grpc(&status) => {
+            End::Fatal(Status::internal(format!(
+                "the coordinator answered INTERNAL before acknowledging any batch ({}); check \
+             that --coordinator names the gRPC address (such as http://127.0.0.1:50051), not \
+             the REST one",
+                status.message()
+            )))
+        }
         code => End::Retry(format!("{code:?}: {}", status.message())),
     }
+}
+
+/// Returns whether the client library reported the response as something other than gRPC:
+/// a body that is not gRPC framing (a JSON page starts with `{`, an invalid compression
+/// flag) or a content type other than `application/grpc`.
+fn not_grpc(status: &Status) -> bool {
+    let message = status.message();
+    message.contains("compression flag") || message.contains("content-type")
 }
 
 /// Runs one connection until the upload is done or the stream breaks.
@@ -251,7 +269,7 @@ pub(super) async fn run(
         .insert("authorization", uploader.authorization.clone());
     let mut acks = match client.stream_findings(request).await {
         Ok(response) => response.into_inner(),
-        Err(status) => return status_end(status),
+        Err(status) => return status_end(status, state),
     };
 
     let mut outbound = Some(outbound);
@@ -274,7 +292,7 @@ pub(super) async fn run(
                 Ok(None) => return End::Retry("the coordinator ended the stream".to_owned()),
                 // Everything is acknowledged, so nothing is lost if the close fails.
                 Err(_) if state.finished() => return End::Done,
-                Err(status) => return status_end(status),
+                Err(status) => return status_end(status, state),
             },
             finding = findings.recv(), if can_read => match finding {
                 Some(finding) => state.push(uploader, finding),
@@ -302,5 +320,39 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state_new() -> State {
+        State::new(&RemoteConfig::new("http://127.0.0.1:1", "token"))
+    }
+
+    #[test]
+    fn non_grpc_answer_before_first_ack_is_fatal() {
+        let mut state = State::new(&RemoteConfig::new("http://127.0.0.1:1", "token"));
+        let internal = || Status::internal("protocol error: invalid compression flag: 123");
+
+        let first = status_end(internal(), &state);
+        state.report.batches = 1;
+        let later = status_end(internal(), &state);
+
+        let End::Fatal(status) = first else {
+            panic!("INTERNAL before any acknowledgement must end the upload");
+        };
+        assert!(
+            status.message().contains("gRPC address"),
+            "{}",
+            status.message()
+        );
+        assert!(matches!(later, End::Retry(_)));
+        let reset = status_end(
+            Status::internal("h2 protocol error: stream reset"),
+            &state_new(),
+        );
+        assert!(matches!(reset, End::Retry(_)));
     }
 }
