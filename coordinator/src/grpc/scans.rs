@@ -373,17 +373,24 @@ fn resolve_targets(scan_root: &Path, targets: &[String]) -> Result<Vec<PathBuf>,
                  relative to the scan root"
             )));
         }
-        let path = std::fs::canonicalize(root.join(relative)).map_err(|error| {
+        // One message for every way a target can miss: a missing path, a file, `..` or a
+        // link out of the root. Distinct messages would tell a caller which paths exist
+        // outside the scan root.
+        let not_inside = || {
             Status::invalid_argument(format!(
-                "field `targets[{index}]` (`{target}`) cannot be resolved under the scan \
-                 root: {error}"
+                "field `targets[{index}]` (`{target}`) is not a folder inside the scan root: \
+                 give the path of a folder under it"
             ))
-        })?;
-        if !path.starts_with(&root) {
-            return Err(Status::invalid_argument(format!(
-                "field `targets[{index}]` (`{target}`) leaves the scan root: give a folder \
-                 inside it"
-            )));
+        };
+        if relative
+            .components()
+            .any(|component| component == std::path::Component::ParentDir)
+        {
+            return Err(not_inside());
+        }
+        let path = std::fs::canonicalize(root.join(relative)).map_err(|_| not_inside())?;
+        if !path.starts_with(&root) || !path.is_dir() {
+            return Err(not_inside());
         }
         resolved.push(path);
     }

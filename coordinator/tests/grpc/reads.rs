@@ -317,6 +317,23 @@ async fn started_scan_is_watched_to_its_end() {
         })
         .await
         .unwrap_err();
+    let target_error = |target: &str| {
+        let mut client = client.clone();
+        let target = target.to_owned();
+        async move {
+            client
+                .start_scan(v1::StartScanRequest {
+                    targets: vec![target],
+                    frameworks: Vec::new(),
+                })
+                .await
+                .unwrap_err()
+        }
+    };
+    let file = target_error("app/requirements.txt").await;
+    let missing_outside = target_error("../no-such-folder").await;
+    let existing_outside = target_error("..").await;
+    let missing_inside = target_error("no-such-folder").await;
 
     assert!(last.finished);
     assert_eq!(last.status, "completed");
@@ -336,6 +353,16 @@ async fn started_scan_is_watched_to_its_end() {
         escape.message()
     );
     assert_eq!(empty.code(), Code::InvalidArgument);
+    for status in [&file, &missing_outside, &existing_outside, &missing_inside] {
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(
+            status
+                .message()
+                .contains("is not a folder inside the scan root"),
+            "{}",
+            status.message()
+        );
+    }
     assert!(
         empty.message().contains("`targets[0]` is empty"),
         "{}",

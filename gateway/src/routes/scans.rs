@@ -114,27 +114,19 @@ pub(crate) fn resolve_target(root: &Path, requested: &str) -> Result<PathBuf, Ap
             "path is empty; name a folder under the scan root",
         ));
     }
-    let joined = root.join(requested);
-    let canonical = std::fs::canonicalize(&joined).map_err(|_| {
+    // One message for a missing path, a file and a path out of the root: distinct ones
+    // would tell a caller which paths exist outside the scan root.
+    let not_inside = || {
         ApiError::invalid(
             "path",
-            format!("path `{requested}` does not exist on the server or cannot be read"),
-        )
-    })?;
-    if !canonical.starts_with(root) {
-        return Err(ApiError::invalid(
-            "path",
             format!(
-                "path `{requested}` is outside the folder the operator allows scanning; name a \
-                 folder under the scan root"
+                "path `{requested}` is not a folder inside the scan root; name a folder under it"
             ),
-        ));
-    }
-    if !canonical.is_dir() {
-        return Err(ApiError::invalid(
-            "path",
-            format!("path `{requested}` is not a folder"),
-        ));
+        )
+    };
+    let canonical = std::fs::canonicalize(root.join(requested)).map_err(|_| not_inside())?;
+    if !canonical.starts_with(root) || !canonical.is_dir() {
+        return Err(not_inside());
     }
     Ok(canonical)
 }
