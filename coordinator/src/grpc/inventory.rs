@@ -1,5 +1,6 @@
 //! `Inventory`: the AI systems of the caller's tenant and its subsidiaries.
 
+use prost::Message;
 use proto::v1::inventory_server::Inventory;
 use proto::v1::{GetSystemRequest, GetSystemResponse, ListSystemsRequest, ListSystemsResponse};
 use store::listing::SystemFilter;
@@ -8,6 +9,12 @@ use tonic::{Request, Response, Status};
 use super::GrpcState;
 use super::auth::Principal;
 use super::convert::{self, store_status};
+
+/// Most bytes of a `GetSystem` answer: the message limit less 64 KiB for the framing.
+const MAX_FINDINGS_MESSAGE_BYTES: usize = proto::MAX_MESSAGE_BYTES - 64 * 1024;
+
+/// Bytes a repeated field adds around each finding: its tag and length prefix.
+const FINDING_FRAMING_BYTES: usize = 6;
 
 /// The `Inventory` service.
 pub(crate) struct InventoryService {
@@ -89,14 +96,30 @@ impl Inventory for InventoryService {
             .map_err(store_status)?;
         tx.commit().await.map_err(store_status)?;
 
-        Ok(Response::new(GetSystemResponse {
+        let num_open_findings = findings.len() as u64;
+        let mut response = GetSystemResponse {
             system: Some(convert::system(system)),
-            findings: findings.into_iter().map(convert::stored_finding).collect(),
+            findings: Vec::new(),
             evaluations: evaluations
                 .into_iter()
                 .filter(|row| frameworks.contains(&row.framework))
                 .map(convert::evaluation_row)
                 .collect(),
-        }))
+            findings_truncated: false,
+            num_open_findings,
+        };
+        // Fill the message up to a margin below the size limit, so a large system gives a
+        // truncated answer instead of a message the client cannot receive.
+        let mut size = response.encoded_len();
+        for row in findings {
+            let finding = convert::stored_finding(row);
+            size += finding.encoded_len() + FINDING_FRAMING_BYTES;
+            if size > MAX_FINDINGS_MESSAGE_BYTES {
+                response.findings_truncated = true;
+                break;
+            }
+            response.findings.push(finding);
+        }
+        Ok(Response::new(response))
     }
 }

@@ -498,3 +498,44 @@ async fn start_scan_without_scan_root_is_failed_precondition() {
     assert!(status.message().contains("--scan-root"));
     server.stop().await;
 }
+
+/// A system whose open findings exceed one message is answered with as many as fit, and
+/// says so, instead of a message the client cannot receive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn get_system_truncates_findings_to_message_size() {
+    let server = Server::start().await;
+    let token = server.token("acme", "write").await;
+    let mut ingest = ingest_client(&server, &token).await;
+    let batches = (0..3)
+        .map(|sequence| {
+            let findings = (0..50)
+                .map(|index| {
+                    let mut large = finding("big", ".", &format!("lib-{sequence}-{index}"));
+                    large.evidence = "x".repeat(60_000);
+                    large
+                })
+                .collect();
+            batch(sequence + 1, findings)
+        })
+        .collect();
+    let acks = send_all(&mut ingest, batches).await;
+    assert!(acks.iter().all(|ack| ack.num_accepted == 50), "{acks:?}");
+    let system_id = server
+        .query_strings("SELECT id::text FROM ai_systems")
+        .await;
+    let mut inventory = inventory_client(&server, &token).await;
+
+    let answer = inventory
+        .get_system(v1::GetSystemRequest {
+            system_id: system_id[0].clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+
+    assert_eq!(answer.num_open_findings, 150);
+    assert!(answer.findings_truncated);
+    assert!(answer.findings.len() > 100, "{}", answer.findings.len());
+    assert!(answer.findings.len() < 150, "{}", answer.findings.len());
+    server.stop().await;
+}
