@@ -73,7 +73,7 @@ pub(crate) async fn ingest(
             )
         })
         .collect();
-    let _held = locks.lock_all(lock_keys).await;
+    let _system_guards = locks.lock_all(lock_keys).await;
     let (frameworks, mut stored) = read_stored(store, ctx, &groups)
         .await
         .map_err(|error| ScanError::Aborted(format!("reading stored findings failed: {error}")))?;
@@ -118,8 +118,8 @@ pub(crate) struct SystemLocks {
 }
 
 impl SystemLocks {
-    /// Takes the lock of every key, in sorted order, so that two batches never wait on
-    /// each other.
+    /// Takes the lock of every key in sorted order, so that no two batches can wait for
+    /// each other in a cycle.
     async fn lock_all(&self, mut keys: Vec<String>) -> Vec<tokio::sync::OwnedMutexGuard<()>> {
         keys.sort_unstable();
         keys.dedup();
@@ -130,7 +130,7 @@ impl SystemLocks {
         guards
     }
 
-    /// Returns the lock of `key`, and drops the locks nobody holds or waits for.
+    /// Returns the lock of `key`, and drops the locks that no batch holds or waits for.
     fn entry(&self, key: String) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self
             .locks

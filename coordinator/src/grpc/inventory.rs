@@ -10,7 +10,7 @@ use super::GrpcState;
 use super::auth::Principal;
 use super::convert::{self, store_status};
 
-/// Most bytes of a `GetSystem` answer: the message limit less 64 KiB for the framing.
+/// Most bytes of a `GetSystem` response: the message limit less 64 KiB for the framing.
 const MAX_FINDINGS_MESSAGE_BYTES: usize = proto::MAX_MESSAGE_BYTES - 64 * 1024;
 
 /// Bytes a repeated field adds around each finding: its tag and length prefix.
@@ -109,7 +109,7 @@ impl Inventory for InventoryService {
             num_open_findings,
         };
         // Fill the message up to a margin below the size limit, so a large system gives a
-        // truncated answer instead of a message the client cannot receive.
+        // truncated response instead of a message the client cannot receive.
         let mut size = response.encoded_len();
         for row in findings {
             let finding = convert::stored_finding(row);
