@@ -50,9 +50,28 @@ async fn sealed_secret(app: &TestApp, id: &str) -> SealedSecret {
     SealedSecret { nonce, ciphertext }
 }
 
-/// Collects every formatted log line written while it is the default subscriber.
+/// Collects every formatted log line of the test binary.
 #[derive(Clone, Default)]
 struct LogBuffer(Arc<Mutex<Vec<u8>>>);
+
+/// Returns the buffer of the global subscriber, installing it on the first call. A
+/// subscriber scoped to the test's thread missed log lines when other tests ran at the
+/// same time, so the capture is global; the other tests' lines hold no secret of this one.
+fn captured_logs() -> LogBuffer {
+    static LOGS: std::sync::OnceLock<LogBuffer> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = LogBuffer::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other test of this binary installs a global subscriber");
+        logs
+    })
+    .clone()
+}
 
 impl Write for LogBuffer {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
@@ -67,13 +86,7 @@ impl Write for LogBuffer {
 
 #[tokio::test]
 async fn connector_secret_is_write_only_and_encrypted() {
-    let logs = LogBuffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let logs = captured_logs();
 
     let app = app_with_key().await;
     let token = app.token("acme", "write").await;
