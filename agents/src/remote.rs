@@ -240,6 +240,19 @@ impl Uploader {
                 "max unacknowledged batches is 0: use at least 1".to_owned(),
             ));
         }
+        // The client is built without TLS. Given an https:// address it would still speak
+        // plain HTTP/2 and send the token in clear text, so only http:// is accepted.
+        let scheme = config.endpoint.split("://").next().unwrap_or_default();
+        if config.endpoint.contains("://") && !scheme.eq_ignore_ascii_case("http") {
+            return Err(RemoteError::InvalidEndpoint {
+                endpoint: config.endpoint.clone(),
+                message: format!(
+                    "scheme `{scheme}` is not supported: the agent speaks plain HTTP/2 only, so \
+                     use http:// on a private network, or a local TLS tunnel (such as stunnel) \
+                     whose http:// address forwards to the coordinator"
+                ),
+            });
+        }
         let endpoint = Endpoint::from_shared(config.endpoint.clone())
             .map_err(|error| RemoteError::InvalidEndpoint {
                 endpoint: config.endpoint.clone(),
@@ -339,6 +352,15 @@ mod tests {
         let error = Uploader::new(config).unwrap_err().to_string();
 
         assert!(error.contains("batch size 1001 is out of range"), "{error}");
+    }
+
+    #[test]
+    fn https_endpoint_is_rejected() {
+        let error = Uploader::new(RemoteConfig::new("https://127.0.0.1:50051", "t"))
+            .unwrap_err()
+            .to_string();
+
+        assert!(error.contains("scheme `https` is not supported"), "{error}");
     }
 
     #[test]
