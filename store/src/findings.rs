@@ -83,7 +83,13 @@ pub struct FindingRow {
 /// is seen again reopens. When the batch repeats a key, the last entry wins.
 #[instrument(skip_all, name = "store.findings.upsert_batch", fields(tenant.path = %tx.tenant(), findings.count = findings.len()))]
 pub async fn upsert_batch(tx: &mut TenantTx, findings: &[FindingUpsert]) -> Result<u64, Error> {
-    let unique = last_per_key(findings);
+    let mut unique = last_per_key(findings);
+    // Rows are locked in key order, so two transactions that upsert overlapping findings
+    // queue behind each other instead of deadlocking.
+    unique.sort_unstable_by(|left, right| {
+        (left.source.as_str(), left.external_id.as_str())
+            .cmp(&(right.source.as_str(), right.external_id.as_str()))
+    });
     let tenant = tx.tenant().to_owned();
     let mut num_written = 0;
     for chunk in unique.chunks(ROWS_PER_STATEMENT) {

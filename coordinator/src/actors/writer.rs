@@ -268,7 +268,7 @@ async fn write_with_retries(
     loop {
         match write_systems(store, writes).await {
             Err(error) if error.is_transaction_conflict() && attempt < CONFLICT_ATTEMPTS => {
-                let delay = Duration::from_millis(10 << attempt);
+                let delay = conflict_delay(attempt);
                 debug!(%error, attempt, retry.delay_ms = delay.as_millis() as u64, "writer transaction conflicted; retrying");
                 tokio::time::sleep(delay).await;
                 attempt += 1;
@@ -279,7 +279,19 @@ async fn write_with_retries(
 }
 
 /// Attempts of one writer transaction that conflicts with another.
-const CONFLICT_ATTEMPTS: u32 = 5;
+const CONFLICT_ATTEMPTS: u32 = 8;
+
+/// Returns the wait before attempt `attempt + 1`: 50 ms doubled per attempt, at most 1 s,
+/// plus up to the same again at random, so that transactions that deadlocked together do
+/// not start again together.
+fn conflict_delay(attempt: u32) -> Duration {
+    let base = Duration::from_millis(50 << attempt.min(5)).min(Duration::from_secs(1));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| u64::from(elapsed.subsec_nanos()))
+        .unwrap_or(0);
+    base + Duration::from_millis(nanos % (base.as_millis() as u64 + 1))
+}
 
 /// Writes systems of one tenant in one transaction and returns their ids in order.
 async fn write_systems(store: &Store, writes: &[&SystemWrite]) -> Result<Vec<Uuid>, store::Error> {
