@@ -107,6 +107,8 @@ pub struct GrpcState {
     watches: Arc<scans::Watches>,
     /// Permits of the evidence packs being built, see [`compliance::MAX_PACK_BUILDS`].
     pack_builds: Arc<tokio::sync::Semaphore>,
+    /// Tenants with an evidence pack being built; one at a time per tenant.
+    pack_tenants: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 impl GrpcState {
@@ -124,6 +126,7 @@ impl GrpcState {
             config,
             watches: Arc::new(scans::Watches::default()),
             pack_builds: Arc::new(tokio::sync::Semaphore::new(compliance::MAX_PACK_BUILDS)),
+            pack_tenants: Arc::default(),
         }
     }
 }

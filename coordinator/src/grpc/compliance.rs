@@ -120,6 +120,8 @@ impl Compliance for ComplianceService {
             ));
         }
         self.frameworks(&principal.tenant, &framework).await?;
+        let tenant_slot =
+            TenantSlot::take(&self.state.pack_tenants, principal.tenant.path().as_str())?;
         let permit = self
             .state
             .pack_builds
@@ -145,13 +147,15 @@ impl Compliance for ComplianceService {
                 }
             }
             drop(permit);
+            drop(tenant_slot);
         });
         Ok(Response::new(ReceiverStream::new(chunk_rx)))
     }
 }
 
 /// Collects and builds the pack and audits the export. Returns `None` when the client
-/// went away before the build, which then does not start.
+/// went away: before the build, which then does not start, or during it, which leaves
+/// the export unaudited.
 async fn build_pack(
     state: &GrpcState,
     principal: &Principal,
@@ -174,8 +178,51 @@ async fn build_pack(
         .await
         .map_err(|error| Status::internal(format!("building the evidence pack failed: {error}")))?
         .map_err(evidence_status)?;
+    // A pack nobody will receive is not recorded as exported.
+    if chunk_tx.is_closed() {
+        return Ok(None);
+    }
     record_export(state, principal, framework, &pack.sha256).await?;
     Ok(Some(pack))
+}
+
+/// Tenants with an evidence pack being built.
+type PackTenants = std::sync::Arc<std::sync::Mutex<std::collections::HashSet<String>>>;
+
+/// A tenant's claim on building one evidence pack; released when dropped.
+struct TenantSlot {
+    tenants: PackTenants,
+    tenant: String,
+}
+
+impl TenantSlot {
+    /// Claims the slot of `tenant`, or fails with `RESOURCE_EXHAUSTED` while one of its
+    /// packs is being built, so one tenant cannot hold every server-wide permit.
+    fn take(pack_tenants: &PackTenants, tenant: &str) -> Result<TenantSlot, Status> {
+        let tenant = tenant.to_owned();
+        let mut tenants = pack_tenants
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !tenants.insert(tenant.clone()) {
+            return Err(Status::resource_exhausted(
+                "an evidence pack of this tenant is already being built; retry when it has \
+                 been sent",
+            ));
+        }
+        Ok(TenantSlot {
+            tenants: pack_tenants.clone(),
+            tenant,
+        })
+    }
+}
+
+impl Drop for TenantSlot {
+    fn drop(&mut self) {
+        self.tenants
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&self.tenant);
+    }
 }
 
 /// Appends an `evidence_pack.export` audit row naming the pack's hash.
@@ -234,5 +281,25 @@ fn evidence_status(error: EvidenceError) -> Status {
         EvidenceError::Store(error) => store_status(error),
         EvidenceError::UnknownFramework(_) => Status::not_found(error.to_string()),
         other => Status::internal(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_slot_is_one_per_tenant() {
+        let tenants = PackTenants::default();
+
+        let first = TenantSlot::take(&tenants, "acme").unwrap();
+        let second = TenantSlot::take(&tenants, "acme").err().unwrap();
+        let other = TenantSlot::take(&tenants, "globex");
+        drop(first);
+        let again = TenantSlot::take(&tenants, "acme");
+
+        assert_eq!(second.code(), tonic::Code::ResourceExhausted);
+        assert!(other.is_ok());
+        assert!(again.is_ok());
     }
 }
