@@ -239,7 +239,10 @@ async fn commit_batch(store: Store, tenant_path: String, batch: Vec<PendingWrite
     let num_systems = batch.len();
     debug!(tenant.path = %tenant_path, batch.size = num_systems, "writer committing batch");
     let writes: Vec<&SystemWrite> = batch.iter().map(|(write, _)| write.as_ref()).collect();
-    match write_with_retries(&store, &writes).await {
+    // A batch that conflicts with another goes straight to one transaction per system:
+    // each of those upserts its findings in one statement, in key order, so they cannot
+    // deadlock on findings, while two batches can when their systems share findings.
+    match write_systems(&store, &writes).await {
         Ok(ids) => {
             crate::metrics::writer_batch(num_systems, started.elapsed());
             for ((_, reply), id) in batch.into_iter().zip(ids) {
@@ -257,9 +260,8 @@ async fn commit_batch(store: Store, tenant_path: String, batch: Vec<PendingWrite
 }
 
 /// Runs [`write_systems`] again, up to [`CONFLICT_ATTEMPTS`] times in all, while Postgres
-/// ends it for a conflict with another transaction. Batches commit side by side, and two
-/// of them may lock the same finding rows in opposite orders when a finding moves between
-/// systems.
+/// ends it for a conflict with another transaction, such as a batch that locked the same
+/// findings first.
 async fn write_with_retries(
     store: &Store,
     writes: &[&SystemWrite],

@@ -436,3 +436,52 @@ async fn concurrent_streams_classify_shared_system_from_all_findings() {
     assert_eq!(reasons[0], reasons[1]);
     assert_eq!(server.count("SELECT count(*) FROM findings").await, 240);
 }
+
+/// Streams whose systems share external ids, sent in opposite orders, store every finding
+/// with no rejection. Writer transactions that conflict here are run again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn streams_sharing_external_ids_store_without_rejections() {
+    let server = Server::start().await;
+    let token = server.token("acme", "write").await;
+    let batches_of = |stream: usize| -> Vec<v1::FindingBatch> {
+        let mut ids: Vec<usize> = (0..4000).collect();
+        if stream % 2 == 1 {
+            ids.reverse();
+        }
+        ids.chunks(1000)
+            .enumerate()
+            .map(|(sequence, chunk)| {
+                let findings = chunk
+                    .iter()
+                    .map(|id| {
+                        let mut shared =
+                            finding(&format!("scope-{stream}"), ".", &format!("lib-{id}"));
+                        shared.external_id = format!("shared-{id}");
+                        shared
+                    })
+                    .collect();
+                batch(sequence as u64 + 1, findings)
+            })
+            .collect()
+    };
+
+    let mut streams = Vec::new();
+    for stream in 0..8 {
+        let mut client = ingest_client(&server, &token).await;
+        let batches = batches_of(stream);
+        streams.push(tokio::spawn(
+            async move { send_all(&mut client, batches).await },
+        ));
+    }
+    let mut acks = Vec::new();
+    for stream in streams {
+        acks.extend(stream.await.unwrap());
+    }
+
+    assert_eq!(acks.len(), 32);
+    for ack in &acks {
+        assert!(ack.errors.is_empty(), "{:?}", ack.errors.first());
+        assert_eq!(ack.num_accepted, 1000);
+    }
+    assert_eq!(server.count("SELECT count(*) FROM findings").await, 4000);
+}
