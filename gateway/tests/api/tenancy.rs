@@ -97,7 +97,15 @@ async fn parent_sees_subsidiary_but_not_the_reverse() {
 async fn scans_outside_the_root_are_refused() {
     let app = TestApp::new().await;
     let token = app.token("acme", "write").await;
-    for path in ["..", "/etc", "loan-screening/../../store", "missing-folder"] {
+    // One message for every case, so the answers do not tell which server paths exist.
+    for path in [
+        "..",
+        "/etc",
+        "loan-screening/../../store",
+        "missing-folder",
+        "../no-such-folder",
+        "loan-screening/pyproject.toml",
+    ] {
         let response = app
             .call(
                 Method::POST,
@@ -113,6 +121,10 @@ async fn scans_outside_the_root_are_refused() {
             response.text()
         );
         assert_eq!(response.json()["field"], "path", "{path}");
+        assert_eq!(
+            response.json()["detail"],
+            format!("path `{path}` is not a folder inside the scan root; name a folder under it")
+        );
     }
 
     let no_root = TestApp::with_config(gateway::GatewayConfig::default()).await;
