@@ -40,11 +40,13 @@ const CLASSIFIER_POOL_PREFIX: &str = "classifier-pool:";
 /// system could not be classified or stored.
 pub type IngestResult = Result<Uuid, String>;
 
-/// One system of a batch: its grouping key and the positions of its findings.
+/// One system of a batch: its grouping key, its root and external id as a crawl would
+/// store them, and the positions of its findings.
 struct Group {
     source: String,
     scope: String,
-    project_root: String,
+    root: String,
+    external_id: String,
     indices: Vec<usize>,
 }
 
@@ -64,12 +66,11 @@ pub(crate) async fn ingest(
     let lock_keys = groups
         .iter()
         .map(|group| {
-            let root = system_root(&group.scope, &group.project_root);
             format!(
                 "{}\n{}\n{}",
                 ctx.path().as_str(),
                 group.source,
-                system_external_id(&group.scope, &root)
+                group.external_id
             )
         })
         .collect();
@@ -92,7 +93,7 @@ pub(crate) async fn ingest(
             scan_id,
             source: group.source.clone(),
             scope: group.scope.clone(),
-            root: system_root(&group.scope, &group.project_root),
+            root: group.root.clone(),
             findings: merged,
             to_store: Some(new_findings),
             frameworks: frameworks.clone(),
@@ -170,10 +171,12 @@ fn group(findings: &[Finding]) -> Vec<Group> {
             finding.project_root.as_str(),
         );
         let position = *positions.entry(key).or_insert_with(|| {
+            let root = system_root(&finding.scope, &finding.project_root);
             groups.push(Group {
                 source: finding.source.clone(),
                 scope: finding.scope.clone(),
-                project_root: finding.project_root.clone(),
+                external_id: system_external_id(&finding.scope, &root),
+                root,
                 indices: Vec::new(),
             });
             groups.len() - 1
@@ -200,18 +203,9 @@ async fn read_stored(
     ctx: &TenantContext,
     groups: &[Group],
 ) -> Result<(Vec<String>, HashMap<usize, Vec<Finding>>), store::Error> {
-    let external_ids: Vec<String> = groups
-        .iter()
-        .map(|group| {
-            system_external_id(
-                &group.scope,
-                &system_root(&group.scope, &group.project_root),
-            )
-        })
-        .collect();
     let mut position_by_key: HashMap<(&str, &str), usize> = HashMap::new();
-    for (index, (group, external_id)) in groups.iter().zip(&external_ids).enumerate() {
-        position_by_key.insert((group.source.as_str(), external_id.as_str()), index);
+    for (index, group) in groups.iter().enumerate() {
+        position_by_key.insert((group.source.as_str(), group.external_id.as_str()), index);
     }
     let keys: Vec<(&str, &str)> = position_by_key.keys().copied().collect();
 
