@@ -355,15 +355,10 @@ async fn finish_scan(state: &mut TenantState, scan_id: Uuid) {
         "system_ids": system_ids,
         "frameworks": scan.frameworks,
     });
-    if let (Some(progress), Some(fields)) = (&scan.code_progress, summary.as_object_mut()) {
-        let files_seen = progress
-            .files_seen
-            .load(std::sync::atomic::Ordering::Relaxed);
-        let files_scanned = progress
-            .files_scanned
-            .load(std::sync::atomic::Ordering::Relaxed);
-        fields.insert("files_seen".to_owned(), json!(files_seen));
-        fields.insert("files_scanned".to_owned(), json!(files_scanned));
+    if let Some(progress) = &scan.code_progress {
+        let relaxed = std::sync::atomic::Ordering::Relaxed;
+        summary["files_seen"] = json!(progress.files_seen.load(relaxed));
+        summary["files_scanned"] = json!(progress.files_scanned.load(relaxed));
     }
     let (cancelled_by, reply_txs) = match scan.cancel {
         Some(cancellation) => (cancellation.actor, cancellation.reply_txs),

@@ -9,9 +9,10 @@
 //! workers wait. When a batch fails, each system is retried in its own transaction, so one
 //! bad row cannot take the others down with it. Closing a scan first waits for every
 //! transaction in flight. Every upsert is idempotent on `(tenant, source, external_id)`
-//! and writes nothing when the values are unchanged. Webhook events (`system.discovered`, `system.risk_changed`,
-//! `verdict.changed`, `review.requested`, `scan.completed`, `scan.failed`) are written to
-//! the outbox in the same transactions, so they commit exactly when the change does.
+//! and writes nothing when the values are unchanged. Webhook events (`system.discovered`,
+//! `system.risk_changed`, `verdict.changed`, `review.requested`, `scan.completed`,
+//! `scan.failed`) are written to the outbox in the same transactions, so they commit
+//! exactly when the change does.
 
 mod finish;
 
@@ -27,6 +28,7 @@ use tokio::task::JoinSet;
 use tracing::{debug, warn};
 use uuid::Uuid;
 
+use crate::RestartPolicy;
 use crate::classify::Classification;
 use crate::scan::ScanStatus;
 
@@ -259,7 +261,7 @@ async fn commit_batch(store: Store, tenant_path: String, batch: Vec<PendingWrite
     }
 }
 
-/// Runs [`write_systems`] again, up to [`CONFLICT_ATTEMPTS`] times in all, while Postgres
+/// Runs [`write_systems`] again, up to [`CONFLICT_RETRY`] attempts in all, while Postgres
 /// ends it for a conflict with another transaction, such as a batch that locked the same
 /// findings first.
 async fn write_with_retries(
@@ -269,8 +271,10 @@ async fn write_with_retries(
     let mut attempt = 1;
     loop {
         match write_systems(store, writes).await {
-            Err(error) if error.is_transaction_conflict() && attempt < CONFLICT_ATTEMPTS => {
-                let delay = conflict_delay(attempt);
+            Err(error)
+                if error.is_transaction_conflict() && attempt < CONFLICT_RETRY.max_attempts =>
+            {
+                let delay = CONFLICT_RETRY.backoff(attempt + 1);
                 debug!(%error, attempt, retry.delay_ms = delay.as_millis() as u64, "writer transaction conflicted; retrying");
                 tokio::time::sleep(delay).await;
                 attempt += 1;
@@ -280,20 +284,14 @@ async fn write_with_retries(
     }
 }
 
-/// Attempts of one writer transaction that conflicts with another.
-const CONFLICT_ATTEMPTS: u32 = 8;
-
-/// Returns the wait before attempt `attempt + 1`: 50 ms doubled per attempt, at most 1 s,
-/// plus up to the same again at random, so that transactions that deadlocked together do
-/// not start again together.
-fn conflict_delay(attempt: u32) -> Duration {
-    let base = Duration::from_millis(50 << attempt.min(5)).min(Duration::from_secs(1));
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| u64::from(elapsed.subsec_nanos()))
-        .unwrap_or(0);
-    base + Duration::from_millis(nanos % (base.as_millis() as u64 + 1))
-}
+/// Attempts and waits of a writer transaction that conflicts with another: 8 attempts,
+/// 50 ms doubled per attempt up to 1 s, with the jitter of [`RestartPolicy::backoff`] so
+/// that transactions that deadlocked together do not start again together.
+const CONFLICT_RETRY: RestartPolicy = RestartPolicy {
+    max_attempts: 8,
+    initial_backoff: Duration::from_millis(50),
+    max_backoff: Duration::from_secs(1),
+};
 
 /// Writes systems of one tenant in one transaction and returns their ids in order.
 async fn write_systems(store: &Store, writes: &[&SystemWrite]) -> Result<Vec<Uuid>, store::Error> {
