@@ -32,5 +32,5 @@ pub use handle::{
 };
 pub use scan::{
     ALL_SCOPES, ScanError, ScanHandle, ScanOutcome, ScanRequest, ScanStatus, ScopeOutcome,
-    ScopeStatus,
+    ScopeStatus, folder_in_root,
 };

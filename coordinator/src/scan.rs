@@ -1,6 +1,6 @@
 //! Requests and outcomes of one scan.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use agents::{ConnectorSpec, CoverageGap};
@@ -348,4 +348,13 @@ pub enum ScanError {
     /// The actor tree stopped before the scan finished.
     #[error("scan aborted: {0}")]
     Aborted(String),
+}
+
+/// Returns the real path of `requested`, read relative to the canonical `root`, when it is
+/// a folder inside `root` with symbolic links followed; `None` for a missing path, a file,
+/// or a path that leaves `root`. Callers answer every `None` with one message, so that
+/// callers of the API cannot learn which server paths exist outside the root.
+pub fn folder_in_root(root: &Path, requested: &Path) -> Option<PathBuf> {
+    let path = std::fs::canonicalize(root.join(requested)).ok()?;
+    (path.starts_with(root) && path.is_dir()).then_some(path)
 }

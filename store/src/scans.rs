@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use tracing::instrument;
 use uuid::Uuid;
 
-use crate::{Error, TenantTx};
+use crate::{Error, TenantContext, TenantPath, TenantTx};
 
 /// Request to record a new scan.
 #[derive(Debug, Clone)]
@@ -292,13 +292,17 @@ pub async fn cancel_orphan(tx: &mut TenantTx, id: Uuid) -> Result<bool, Error> {
     Ok(closed)
 }
 
-/// Returns the tenant path (ltree text) of a scan visible to the tenant, so a parent
-/// tenant can address a subsidiary's scan; `None` when there is no such scan.
-#[instrument(skip_all, name = "store.scans.tenant_path", fields(tenant.path = %tx.tenant(), scan.id = %id))]
-pub async fn tenant_path(tx: &mut TenantTx, id: Uuid) -> Result<Option<String>, Error> {
-    let path = sqlx::query_scalar("SELECT tenant_path::text FROM scans WHERE id = $1")
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await?;
-    Ok(path)
+/// Returns the context of the tenant that owns a scan visible to the transaction's tenant,
+/// so a parent tenant can address a subsidiary's scan; `None` when there is no such scan.
+#[instrument(skip_all, name = "store.scans.owner", fields(tenant.path = %tx.tenant(), scan.id = %id))]
+pub async fn owner(tx: &mut TenantTx, id: Uuid) -> Result<Option<TenantContext>, Error> {
+    let path: Option<String> =
+        sqlx::query_scalar("SELECT tenant_path::text FROM scans WHERE id = $1")
+            .bind(id)
+            .fetch_optional(tx.conn())
+            .await?;
+    match path {
+        Some(path) => Ok(Some(TenantContext::new(TenantPath::from_ltree(&path)?))),
+        None => Ok(None),
+    }
 }

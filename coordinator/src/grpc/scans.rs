@@ -302,14 +302,12 @@ async fn owning_tenant(
     scan_id: Uuid,
 ) -> Result<TenantContext, Status> {
     let mut tx = store.begin_read_only(tenant).await.map_err(store_status)?;
-    let path = store::scans::tenant_path(&mut tx, scan_id)
+    let owner = store::scans::owner(&mut tx, scan_id)
         .await
         .map_err(store_status)?
         .ok_or_else(|| Status::not_found(format!("scan {scan_id} not found")))?;
     tx.commit().await.map_err(store_status)?;
-    let path = store::TenantPath::from_ltree(&path)
-        .map_err(|error| Status::internal(format!("stored tenant path is invalid: {error}")))?;
-    Ok(TenantContext::new(path))
+    Ok(owner)
 }
 
 /// Closes a scan that no coordinator of this process runs, because the server that ran it
@@ -373,9 +371,8 @@ fn resolve_targets(scan_root: &Path, targets: &[String]) -> Result<Vec<PathBuf>,
                  relative to the scan root"
             )));
         }
-        // One message for every way a target can miss: a missing path, a file, `..` or a
-        // link out of the root. Distinct messages would tell a caller which paths exist
-        // outside the scan root.
+        // `..` gets the message of every other miss (see `folder_in_root`), before the
+        // file system is read at all.
         let not_inside = || {
             Status::invalid_argument(format!(
                 "field `targets[{index}]` (`{target}`) is not a folder inside the scan root: \
@@ -388,11 +385,7 @@ fn resolve_targets(scan_root: &Path, targets: &[String]) -> Result<Vec<PathBuf>,
         {
             return Err(not_inside());
         }
-        let path = std::fs::canonicalize(root.join(relative)).map_err(|_| not_inside())?;
-        if !path.starts_with(&root) || !path.is_dir() {
-            return Err(not_inside());
-        }
-        resolved.push(path);
+        resolved.push(crate::folder_in_root(&root, relative).ok_or_else(not_inside)?);
     }
     Ok(resolved)
 }

@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 use coordinator::{ScanError, ScanRequest};
 use store::listing::Cursor;
 use store::scans::ScanRow;
-use store::{TenantContext, TenantPath, TenantTx};
+use store::{TenantContext, TenantTx};
 use uuid::Uuid;
 
 pub(crate) use self::views::{NewScanBody, ScanDetail, ScanQuery, ScanView, ScopeView};
@@ -114,8 +114,6 @@ pub(crate) fn resolve_target(root: &Path, requested: &str) -> Result<PathBuf, Ap
             "path is empty; name a folder under the scan root",
         ));
     }
-    // One message for a missing path, a file and a path out of the root: distinct ones
-    // would tell a caller which paths exist outside the scan root.
     let not_inside = || {
         ApiError::invalid(
             "path",
@@ -124,11 +122,7 @@ pub(crate) fn resolve_target(root: &Path, requested: &str) -> Result<PathBuf, Ap
             ),
         )
     };
-    let canonical = std::fs::canonicalize(root.join(requested)).map_err(|_| not_inside())?;
-    if !canonical.starts_with(root) || !canonical.is_dir() {
-        return Err(not_inside());
-    }
-    Ok(canonical)
+    coordinator::folder_in_root(root, Path::new(requested)).ok_or_else(not_inside)
 }
 
 fn scan_error(error: ScanError) -> ApiError {
@@ -271,12 +265,9 @@ fn ensure_running(row: &ScanRow) -> Result<(), ApiError> {
 /// Returns the context of the scan's own tenant, which is a subsidiary when a parent
 /// cancels a subsidiary's scan.
 async fn scan_context(tx: &mut TenantTx, id: Uuid) -> Result<TenantContext, ApiError> {
-    let ltree = store::scans::tenant_path(tx, id)
+    Ok(store::scans::owner(tx, id)
         .await?
-        .ok_or_else(|| not_found(id))?;
-    let path = TenantPath::from_ltree(&ltree)
-        .map_err(|error| ApiError::Internal(format!("stored tenant path is invalid: {error}")))?;
-    Ok(TenantContext::new(path))
+        .ok_or_else(|| not_found(id))?)
 }
 
 /// Closes a scan that no coordinator of this process runs (its server exited, or it
