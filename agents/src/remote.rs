@@ -242,8 +242,9 @@ impl Uploader {
         }
         // The client is built without TLS. Given an https:// address it would still speak
         // plain HTTP/2 and send the token in clear text, so only http:// is accepted.
-        let scheme = config.endpoint.split("://").next().unwrap_or_default();
-        if config.endpoint.contains("://") && !scheme.eq_ignore_ascii_case("http") {
+        if let Some((scheme, _)) = config.endpoint.split_once("://")
+            && !scheme.eq_ignore_ascii_case("http")
+        {
             return Err(RemoteError::InvalidEndpoint {
                 endpoint: config.endpoint.clone(),
                 message: format!(

@@ -210,9 +210,9 @@ fn status_end(status: Status, state: &State) -> End {
         | Code::Unimplemented => End::Fatal(status),
         Code::Internal if state.report.batches == 0 && not_grpc(&status) => {
             End::Fatal(Status::internal(format!(
-                "the coordinator answered INTERNAL before acknowledging any batch ({}); check \
-             that --coordinator names the gRPC address (such as http://127.0.0.1:50051), not \
-             the REST one",
+                "the coordinator returned INTERNAL before acknowledging any batch ({}): check \
+                 that --coordinator names the gRPC address (such as http://127.0.0.1:50051), \
+                 not the REST one",
                 status.message()
             )))
         }
@@ -327,13 +327,13 @@ async fn sleep_until(deadline: Option<Instant>) {
 mod tests {
     use super::*;
 
-    fn state_new() -> State {
+    fn new_state() -> State {
         State::new(&RemoteConfig::new("http://127.0.0.1:1", "token"))
     }
 
     #[test]
     fn non_grpc_answer_before_first_ack_is_fatal() {
-        let mut state = State::new(&RemoteConfig::new("http://127.0.0.1:1", "token"));
+        let mut state = new_state();
         let internal = || Status::internal("protocol error: invalid compression flag: 123");
 
         let first = status_end(internal(), &state);
@@ -351,7 +351,7 @@ mod tests {
         assert!(matches!(later, End::Retry(_)));
         let reset = status_end(
             Status::internal("h2 protocol error: stream reset"),
-            &state_new(),
+            &new_state(),
         );
         assert!(matches!(reset, End::Retry(_)));
     }
