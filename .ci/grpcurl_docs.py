@@ -404,7 +404,7 @@ def parse_requests(data: str | None) -> list[dict]:
         except json.JSONDecodeError as error:
             raise CommandFailed(f"invalid JSON in -d: {error}") from None
         if not isinstance(value, dict):
-            raise CommandFailed(f"-d holds {type(value).__name__}, not a JSON object")
+            raise CommandFailed(f"-d contains a JSON {type(value).__name__}, expected a JSON object")
         objects.append(value)
 
 

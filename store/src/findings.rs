@@ -117,8 +117,8 @@ pub async fn upsert_batch(tx: &mut TenantTx, findings: &[FindingUpsert]) -> Resu
 }
 
 /// The upsert of [`upsert_batch`]. Every column travels as one array parameter, so the
-/// statement text is the same for any number of rows: Postgres parses and plans it once
-/// per connection, and the client encodes 14 parameters instead of 15 per row.
+/// statement text is the same for any number of rows. sqlx then prepares it once per
+/// connection, and the client encodes 14 parameters instead of 15 per row.
 const UPSERT: &str = "INSERT INTO findings (tenant_path, system_id, source, scope, external_id, \
          kind, subject, path, line, confidence, project_root, attributes, evidence, \
          first_scan_id, changed_scan_id) \

@@ -241,9 +241,10 @@ async fn commit_batch(store: Store, tenant_path: String, batch: Vec<PendingWrite
     let num_systems = batch.len();
     debug!(tenant.path = %tenant_path, batch.size = num_systems, "writer committing batch");
     let writes: Vec<&SystemWrite> = batch.iter().map(|(write, _)| write.as_ref()).collect();
-    // A batch that conflicts with another goes straight to one transaction per system:
-    // each of those upserts its findings in one statement, in key order, so they cannot
-    // deadlock on findings, while two batches can when their systems share findings.
+    // A failed batch, such as one that deadlocked with a batch sharing its findings, is
+    // written again with one transaction per system. Each of those upserts its findings in
+    // one statement in key order, so two of them queue on shared findings instead of
+    // deadlocking.
     match write_systems(&store, &writes).await {
         Ok(ids) => {
             crate::metrics::writer_batch(num_systems, started.elapsed());

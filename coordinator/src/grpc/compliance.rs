@@ -178,7 +178,7 @@ async fn build_pack(
         .await
         .map_err(|error| Status::internal(format!("building the evidence pack failed: {error}")))?
         .map_err(evidence_status)?;
-    // A pack nobody will receive is not recorded as exported.
+    // A pack whose client has left is not recorded as exported.
     if chunk_tx.is_closed() {
         return Ok(None);
     }

@@ -199,7 +199,7 @@ impl IngestStream {
     }
 
     /// Ends the stream with `UNAUTHENTICATED` once its token has been revoked or has
-    /// expired; checks at most once per [`super::GrpcConfig::token_recheck`].
+    /// expired. Looks the token up at most once per [`super::GrpcConfig::token_recheck`].
     async fn recheck_token(&mut self) -> Result<(), Status> {
         if self.token_checked.elapsed() < self.state.config.token_recheck {
             return Ok(());

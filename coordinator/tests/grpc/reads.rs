@@ -499,8 +499,8 @@ async fn start_scan_without_scan_root_is_failed_precondition() {
     server.stop().await;
 }
 
-/// A system whose open findings exceed one message is answered with as many as fit, and
-/// says so, instead of a message the client cannot receive.
+/// For a system whose open findings exceed one message, GetSystem returns as many as fit
+/// and sets `findings_truncated`, instead of a message the client cannot receive.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn get_system_truncates_findings_to_message_size() {
     let server = Server::start().await;

@@ -55,8 +55,8 @@ async fn sealed_secret(app: &TestApp, id: &str) -> SealedSecret {
 struct LogBuffer(Arc<Mutex<Vec<u8>>>);
 
 /// Returns the buffer of the global subscriber, installing it on the first call. A
-/// subscriber scoped to the test's thread missed log lines when other tests ran at the
-/// same time, so the capture is global; the other tests' lines hold no secret of this one.
+/// subscriber scoped to the test's thread missed log lines while other tests ran, so the
+/// capture is global. The other tests' lines contain no secret of this test.
 fn captured_logs() -> LogBuffer {
     static LOGS: std::sync::OnceLock<LogBuffer> = std::sync::OnceLock::new();
     LOGS.get_or_init(|| {

@@ -97,7 +97,7 @@ async fn parent_sees_subsidiary_but_not_the_reverse() {
 async fn scans_outside_the_root_are_refused() {
     let app = TestApp::new().await;
     let token = app.token("acme", "write").await;
-    // One message for every case, so the answers do not tell which server paths exist.
+    // One message for every case, so the responses do not reveal which server paths exist.
     for path in [
         "..",
         "/etc",
